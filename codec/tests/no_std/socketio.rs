@@ -1,0 +1,12 @@
+//! no_std cases for the `socketio` module.
+#![allow(unused_imports)]
+
+use oxio_codec::*;
+
+cases! {
+    fn limits_have_documented_defaults_socketio() {
+        let l = Limits::default();
+        assert_eq!(l.max_attachments, 10);
+        assert_eq!(l.max_depth, 128);
+    }
+}
