@@ -16,7 +16,7 @@
 //! - [`json`]: the JSON validator, scanner, serializer and deserializer the
 //!   Socket.IO layer uses; output is byte-identical to `JSON.stringify`.
 //!
-//! ```ignore
+//! ```
 //! use oxio_codec::socketio::{Decoder, PacketType};
 //!
 //! let packet = Decoder::default().decode(r#"2/chat,7["message",{"text":"hi"}]"#).unwrap();

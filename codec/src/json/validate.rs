@@ -1,1 +1,494 @@
-//! (in progress)
+//! Strict JSON validation without parsing.
+//!
+//! The Socket.IO decoder must reject every payload the reference parser's
+//! `JSON.parse` rejects, but it must not build a value tree to do so: the
+//! payload stays a borrowed slice until the user asks for a typed value.
+//! [`validate`] walks the text once, keeps only a bit per nesting level (no
+//! recursion, so a 10 000-deep array cannot overflow the stack) and checks
+//! RFC 8259 grammar, string escapes (including surrogate pairs) and the
+//! nesting limit.
+
+use super::JsonError;
+
+/// The deepest nesting [`validate`] can track, whatever the configured limit.
+pub const MAX_TRACKED_DEPTH: usize = 4096;
+
+const WORDS: usize = MAX_TRACKED_DEPTH / 64;
+
+/// The kind of a JSON value, from its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Kind {
+    /// `{...}`
+    Object,
+    /// `[...]`
+    Array,
+    /// `"..."`
+    String,
+    /// `-1.5e3`
+    Number,
+    /// `true` or `false`
+    Bool,
+    /// `null`
+    Null,
+}
+
+impl Kind {
+    /// The kind of the value that starts at the first non-space byte of
+    /// `json`, or `None` if it starts with anything else. Only the first byte
+    /// is looked at: run [`validate`] first to know the rest is well formed.
+    ///
+    /// ```
+    /// use oxio_codec::json::validate::Kind;
+    ///
+    /// assert_eq!(Kind::of(b" [1]"), Some(Kind::Array));
+    /// assert_eq!(Kind::of(b"-2"), Some(Kind::Number));
+    /// assert_eq!(Kind::of(b"x"), None);
+    /// ```
+    pub fn of(json: &[u8]) -> Option<Kind> {
+        let first = json.iter().copied().find(|b| !is_ws(*b))?;
+        Some(match first {
+            b'{' => Kind::Object,
+            b'[' => Kind::Array,
+            b'"' => Kind::String,
+            b'-' | b'0'..=b'9' => Kind::Number,
+            b't' | b'f' => Kind::Bool,
+            b'n' => Kind::Null,
+            _ => return None,
+        })
+    }
+}
+
+#[inline]
+pub(crate) fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Checks that `json` is exactly one JSON value (surrounding white space
+/// allowed) nested at most `max_depth` levels deep.
+///
+/// Runs in one pass, in constant memory, and never recurses. A `max_depth`
+/// above [`MAX_TRACKED_DEPTH`] is treated as that.
+///
+/// ```
+/// use oxio_codec::json::{validate::validate, JsonError};
+///
+/// assert_eq!(validate(br#"["message",{"a":[1,2.5e3,null]}]"#, 128), Ok(()));
+/// assert_eq!(validate(b"[[1]]", 1), Err(JsonError::TooDeep));
+/// assert_eq!(validate(b"[1,]", 128), Err(JsonError::UnexpectedByte { offset: 3 }));
+/// assert_eq!(validate(b"{} x", 128), Err(JsonError::TrailingData));
+/// ```
+pub fn validate(json: &[u8], max_depth: usize) -> Result<(), JsonError> {
+    let end = validate_prefix(json, max_depth)?;
+    let rest = json.get(end..).unwrap_or_default();
+    if rest.iter().all(|b| is_ws(*b)) {
+        Ok(())
+    } else {
+        Err(JsonError::TrailingData)
+    }
+}
+
+/// Validates the one JSON value at the start of `json` (after white space)
+/// and returns the offset just past it. Bytes after the value are not looked
+/// at, which lets callers validate a value embedded in a larger text.
+///
+/// ```
+/// use oxio_codec::json::validate::validate_prefix;
+///
+/// assert_eq!(validate_prefix(b" [1,2] tail", 128), Ok(6));
+/// ```
+pub fn validate_prefix(json: &[u8], max_depth: usize) -> Result<usize, JsonError> {
+    let max_depth = max_depth.min(MAX_TRACKED_DEPTH);
+    // One bit per open container: 1 = object, 0 = array.
+    let mut stack = [0u64; WORDS];
+    let mut depth = 0usize;
+    let mut pos = skip_ws(json, 0);
+
+    // The state machine alternates between "expect a value" and "after a
+    // value" (expect `,` or a closing bracket).
+    'value: loop {
+        let b = *json.get(pos).ok_or(JsonError::UnexpectedEnd)?;
+        match b {
+            b'{' | b'[' => {
+                if depth >= max_depth {
+                    return Err(JsonError::TooDeep);
+                }
+                let is_object = b == b'{';
+                let (word, bit) = (depth / 64, depth % 64);
+                if let Some(w) = stack.get_mut(word) {
+                    if is_object {
+                        *w |= 1 << bit;
+                    } else {
+                        *w &= !(1 << bit);
+                    }
+                }
+                depth += 1;
+                pos = skip_ws(json, pos + 1);
+                let close = if is_object { b'}' } else { b']' };
+                if json.get(pos) == Some(&close) {
+                    depth -= 1;
+                    pos += 1;
+                    // fall through to "after a value"
+                } else if is_object {
+                    pos = object_key(json, pos)?;
+                    continue 'value;
+                } else {
+                    continue 'value;
+                }
+            }
+            b'"' => pos = string_end(json, pos)?,
+            b'-' | b'0'..=b'9' => pos = number_end(json, pos)?,
+            b't' => pos = literal(json, pos, b"true")?,
+            b'f' => pos = literal(json, pos, b"false")?,
+            b'n' => pos = literal(json, pos, b"null")?,
+            _ => return Err(JsonError::UnexpectedByte { offset: pos }),
+        }
+
+        // After a value: close containers or move to the next element.
+        loop {
+            if depth == 0 {
+                return Ok(pos);
+            }
+            let top = depth - 1;
+            let in_object = stack
+                .get(top / 64)
+                .map(|w| w & (1 << (top % 64)) != 0)
+                .unwrap_or(false);
+            pos = skip_ws(json, pos);
+            match json.get(pos) {
+                None => return Err(JsonError::UnexpectedEnd),
+                Some(b',') => {
+                    pos = skip_ws(json, pos + 1);
+                    if in_object {
+                        pos = object_key(json, pos)?;
+                    }
+                    continue 'value;
+                }
+                Some(b']') if !in_object => {
+                    depth -= 1;
+                    pos += 1;
+                }
+                Some(b'}') if in_object => {
+                    depth -= 1;
+                    pos += 1;
+                }
+                Some(_) => return Err(JsonError::UnexpectedByte { offset: pos }),
+            }
+        }
+    }
+}
+
+/// Parses `"key" :` at `pos` and returns the offset of the member's value.
+fn object_key(json: &[u8], pos: usize) -> Result<usize, JsonError> {
+    match json.get(pos) {
+        Some(b'"') => {}
+        Some(_) => return Err(JsonError::UnexpectedByte { offset: pos }),
+        None => return Err(JsonError::UnexpectedEnd),
+    }
+    let pos = skip_ws(json, string_end(json, pos)?);
+    match json.get(pos) {
+        Some(b':') => Ok(skip_ws(json, pos + 1)),
+        Some(_) => Err(JsonError::UnexpectedByte { offset: pos }),
+        None => Err(JsonError::UnexpectedEnd),
+    }
+}
+
+#[inline]
+pub(crate) fn skip_ws(json: &[u8], mut pos: usize) -> usize {
+    while let Some(b) = json.get(pos) {
+        if !is_ws(*b) {
+            break;
+        }
+        pos += 1;
+    }
+    pos
+}
+
+fn literal(json: &[u8], pos: usize, word: &[u8]) -> Result<usize, JsonError> {
+    let end = pos + word.len();
+    match json.get(pos..end) {
+        Some(s) if s == word => Ok(end),
+        Some(_) => Err(JsonError::UnexpectedByte { offset: pos }),
+        None => Err(JsonError::UnexpectedEnd),
+    }
+}
+
+/// Validates the number at `pos`; returns the offset past it.
+pub(crate) fn number_end(json: &[u8], mut pos: usize) -> Result<usize, JsonError> {
+    if json.get(pos) == Some(&b'-') {
+        pos += 1;
+    }
+    match json.get(pos) {
+        Some(b'0') => pos += 1,
+        Some(b'1'..=b'9') => pos = digits_end(json, pos + 1),
+        _ => return Err(JsonError::InvalidNumber),
+    }
+    if json.get(pos) == Some(&b'.') {
+        let after = digits_end(json, pos + 1);
+        if after == pos + 1 {
+            return Err(JsonError::InvalidNumber);
+        }
+        pos = after;
+    }
+    if matches!(json.get(pos), Some(b'e' | b'E')) {
+        pos += 1;
+        if matches!(json.get(pos), Some(b'+' | b'-')) {
+            pos += 1;
+        }
+        let after = digits_end(json, pos);
+        if after == pos {
+            return Err(JsonError::InvalidNumber);
+        }
+        pos = after;
+    }
+    Ok(pos)
+}
+
+#[inline]
+fn digits_end(json: &[u8], mut pos: usize) -> usize {
+    while matches!(json.get(pos), Some(b'0'..=b'9')) {
+        pos += 1;
+    }
+    pos
+}
+
+const HI: u64 = 0x8080_8080_8080_8080;
+const LO: u64 = 0x0101_0101_0101_0101;
+
+/// True when any byte of `w` is `"`, `\` or below 0x20: the bytes that end
+/// the fast path inside a string.
+#[inline]
+fn needs_attention(w: u64) -> bool {
+    let quote = w ^ (LO * u64::from(b'"'));
+    let backslash = w ^ (LO * u64::from(b'\\'));
+    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    // Bytes < 0x20: subtracting 0x20 borrows into the high bit.
+    let control = w.wrapping_sub(LO * 0x20) & !w & HI;
+    (has_zero(quote) | has_zero(backslash) | control) != 0
+}
+
+/// Validates the string whose opening quote is at `pos`; returns the offset
+/// past its closing quote. Control characters, bad escapes and unpaired
+/// surrogate escapes are errors (UTF-8 itself is the caller's `&str`
+/// guarantee, or is checked by [`crate::json`] users that start from bytes).
+pub(crate) fn string_end(json: &[u8], pos: usize) -> Result<usize, JsonError> {
+    let mut i = pos + 1;
+    loop {
+        // Fast path: eight plain bytes at a time.
+        while let Some(chunk) = json.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            if needs_attention(u64::from_le_bytes(word)) {
+                break;
+            }
+            i += 8;
+        }
+        let b = *json.get(i).ok_or(JsonError::UnexpectedEnd)?;
+        match b {
+            b'"' => return Ok(i + 1),
+            b'\\' => i = escape_end(json, i)?,
+            0x00..=0x1f => return Err(JsonError::InvalidString),
+            _ => i += 1,
+        }
+    }
+}
+
+/// Validates the escape whose backslash is at `pos`; returns the offset past it.
+fn escape_end(json: &[u8], pos: usize) -> Result<usize, JsonError> {
+    match json.get(pos + 1) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(pos + 2),
+        Some(b'u') => {
+            let unit = hex4(json, pos + 2)?;
+            match unit {
+                0xD800..=0xDBFF => {
+                    // A high surrogate must be followed by an escaped low one.
+                    if json.get(pos + 6) != Some(&b'\\') || json.get(pos + 7) != Some(&b'u') {
+                        return Err(JsonError::InvalidString);
+                    }
+                    match hex4(json, pos + 8)? {
+                        0xDC00..=0xDFFF => Ok(pos + 12),
+                        _ => Err(JsonError::InvalidString),
+                    }
+                }
+                0xDC00..=0xDFFF => Err(JsonError::InvalidString),
+                _ => Ok(pos + 6),
+            }
+        }
+        Some(_) => Err(JsonError::InvalidString),
+        None => Err(JsonError::UnexpectedEnd),
+    }
+}
+
+/// Reads four hex digits at `pos`.
+pub(crate) fn hex4(json: &[u8], pos: usize) -> Result<u16, JsonError> {
+    let digits = json.get(pos..).unwrap_or_default();
+    let mut v: u16 = 0;
+    for i in 0..4 {
+        let d = digits.get(i).ok_or(JsonError::UnexpectedEnd)?;
+        let n = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            b'A'..=b'F' => d - b'A' + 10,
+            _ => return Err(JsonError::InvalidString),
+        };
+        v = (v << 4) | u16::from(n);
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::String;
+    use std::vec::Vec;
+
+    fn ok(s: &str) {
+        assert_eq!(validate(s.as_bytes(), 128), Ok(()), "{s:?} should be valid");
+    }
+
+    fn bad(s: &str, e: JsonError) {
+        assert_eq!(validate(s.as_bytes(), 128), Err(e), "{s:?}");
+    }
+
+    #[test]
+    fn accepts_the_json_grammar() {
+        for s in [
+            "0",
+            "-0",
+            "1.5",
+            "-12.5e+3",
+            "1E-2",
+            "true",
+            "false",
+            "null",
+            r#""""#,
+            r#""a\"b\\c\/d\b\f\n\r\t""#,
+            r#""\u00e9\uD83D\uDE00""#,
+            "[]",
+            "{}",
+            " [ 1 , [ ] , { } ] ",
+            r#"{"a":{"b":[1,{"c":null}]},"d":"e"}"#,
+            r#"["message",{"_placeholder":true,"num":0}]"#,
+            "\"é😀\"",
+        ] {
+            ok(s);
+        }
+    }
+
+    #[test]
+    fn rejects_what_json_parse_rejects() {
+        use JsonError::*;
+        bad("", UnexpectedEnd);
+        bad("   ", UnexpectedEnd);
+        bad("[", UnexpectedEnd);
+        bad("[1", UnexpectedEnd);
+        bad("{\"a\"", UnexpectedEnd);
+        bad("{\"a\":}", UnexpectedByte { offset: 5 });
+        bad("{a:1}", UnexpectedByte { offset: 1 });
+        bad("{\"a\" 1}", UnexpectedByte { offset: 5 });
+        bad("[1,]", UnexpectedByte { offset: 3 });
+        bad("[,1]", UnexpectedByte { offset: 1 });
+        bad("[1 2]", UnexpectedByte { offset: 3 });
+        bad("[1}", UnexpectedByte { offset: 2 });
+        bad("{\"a\":1]", UnexpectedByte { offset: 6 });
+        bad("01", TrailingData);
+        bad("1.", InvalidNumber);
+        bad(".5", UnexpectedByte { offset: 0 });
+        bad("+1", UnexpectedByte { offset: 0 });
+        bad("-", InvalidNumber);
+        bad("1e", InvalidNumber);
+        bad("1e+", InvalidNumber);
+        bad("tru", UnexpectedEnd);
+        bad("nul1", UnexpectedByte { offset: 0 });
+        bad("\"a", UnexpectedEnd);
+        bad("\"a\nb\"", InvalidString);
+        bad("\"\\x\"", InvalidString);
+        bad("\"\\u12\"", InvalidString);
+        bad("\"\\uD83D\"", InvalidString);
+        bad("\"\\uDE00\"", InvalidString);
+        bad("\"\\uD83D\\u0041\"", InvalidString);
+        bad("[1] [2]", TrailingData);
+        bad("{}}", TrailingData);
+        bad("undefined", UnexpectedByte { offset: 0 });
+    }
+
+    #[test]
+    fn depth_limit_is_exact() {
+        assert_eq!(validate(b"[[1]]", 2), Ok(()));
+        assert_eq!(validate(b"[[1]]", 1), Err(JsonError::TooDeep));
+        assert_eq!(validate(b"[{\"a\":[]}]", 3), Ok(()));
+        assert_eq!(validate(b"[{\"a\":[]}]", 2), Err(JsonError::TooDeep));
+        assert_eq!(validate(b"1", 0), Ok(()));
+    }
+
+    #[test]
+    fn a_ten_thousand_deep_array_is_rejected_without_recursion() {
+        let mut s = String::new();
+        s.push_str(&"[".repeat(10_000));
+        s.push_str(&"]".repeat(10_000));
+        // Runs on a small stack: the validator keeps a fixed bit stack.
+        let handle = std::thread::Builder::new()
+            .stack_size(32 * 1024)
+            .spawn(move || {
+                (
+                    validate(s.as_bytes(), 128),
+                    validate(s.as_bytes(), usize::MAX),
+                )
+            })
+            .unwrap();
+        let (limited, unlimited) = handle.join().unwrap();
+        assert_eq!(limited, Err(JsonError::TooDeep));
+        assert_eq!(unlimited, Err(JsonError::TooDeep));
+    }
+
+    #[test]
+    fn containers_deeper_than_64_track_their_kind() {
+        let mut s = String::new();
+        for i in 0..200 {
+            s.push_str(if i % 3 == 0 { "{\"k\":" } else { "[" });
+        }
+        s.push('1');
+        for i in (0..200).rev() {
+            s.push(if i % 3 == 0 { '}' } else { ']' });
+        }
+        assert_eq!(validate(s.as_bytes(), 1000), Ok(()));
+        // Swap two closers: must be rejected.
+        let mut b: Vec<u8> = s.into_bytes();
+        let n = b.len();
+        b.swap(n - 1, n - 2);
+        assert!(validate(&b, 1000).is_err());
+    }
+
+    #[test]
+    fn fast_path_stops_at_every_special_byte() {
+        for special in ["\"", "\\n", "\u{1}"] {
+            for pad in 0..17 {
+                let s = std::format!("\"{}{}xyz\"", "a".repeat(pad), special);
+                let expect = if special == "\"" {
+                    Err(JsonError::TrailingData)
+                } else if special == "\\n" {
+                    Ok(())
+                } else {
+                    Err(JsonError::InvalidString)
+                };
+                assert_eq!(validate(s.as_bytes(), 128), expect, "{s:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_serde_json(s in "[\\[\\]{}\",:0-9a-z\\\\. -]{0,24}") {
+            let ours = validate(s.as_bytes(), 128).is_ok();
+            let theirs = serde_json::from_str::<serde_json::Value>(&s).is_ok();
+            proptest::prop_assert_eq!(ours, theirs, "{:?}", s);
+        }
+
+        #[test]
+        fn accepts_everything_serde_json_writes(v in crate::json::scan::tests::arb_json()) {
+            let s = serde_json::to_string(&v).unwrap();
+            proptest::prop_assert_eq!(validate(s.as_bytes(), 128), Ok(()));
+        }
+    }
+}
