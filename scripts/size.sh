@@ -31,18 +31,27 @@ find_size_tool() {
 }
 
 SIZE_TOOL="$(find_size_tool)"
-(cd "$ROOT/codec/no-std-tests" && cargo build --profile size --bin size-probe) ||
+(cd "$ROOT/codec/no-std-tests" && cargo build --profile size --bin size-probe --bin size-baseline) ||
     die "building size-probe failed"
-ELF="$CARGO_TARGET_DIR/$TARGET/size/size-probe"
-[ -f "$ELF" ] || die "built, but $ELF is missing"
 
+# Prints the loadable sections of one image and sets TEXT and FLASH.
+measure() {
+    local elf="$CARGO_TARGET_DIR/$TARGET/size/$1" sections
+    [ -f "$elf" ] || die "built, but $elf is missing"
+    sections="$("$SIZE_TOOL" -A "$elf")" || die "$SIZE_TOOL failed on $elf"
+    echo
+    echo "$1:"
+    # The loadable sections only; the rest is debug info, which stays on the host.
+    grep -E '^(section|\.vector_table|\.text|\.rodata|\.data|\.bss|\.uninit) ' <<<"$sections"
+    TEXT="$(awk '$1 == ".text" { print $2 }' <<<"$sections")"
+    [ -n "$TEXT" ] || die "no .text section in $elf"
+    FLASH="$(awk '$1 ~ /^\.(vector_table|text|rodata|data)$/ { n += $2 } END { print n }' <<<"$sections")"
+}
+
+measure size-baseline
+BASE_TEXT=$TEXT BASE_FLASH=$FLASH
+measure size-probe
 echo
-SECTIONS="$("$SIZE_TOOL" -A "$ELF")" || die "$SIZE_TOOL failed on $ELF"
-# The loadable sections only; the rest is debug info, which stays on the host.
-grep -E '^(section|\.vector_table|\.text|\.rodata|\.data|\.bss|\.uninit) ' <<<"$SECTIONS"
-TEXT="$(awk '$1 == ".text" { print $2 }' <<<"$SECTIONS")"
-[ -n "$TEXT" ] || die "no .text section in $ELF"
-FLASH="$(awk '$1 ~ /^\.(vector_table|text|rodata|data)$/ { n += $2 } END { print n }' <<<"$SECTIONS")"
-echo
-echo "size-probe flash (.vector_table + .text + .rodata + .data): $FLASH bytes"
-echo "size-probe .text: $TEXT bytes"
+echo "size-probe .text: $TEXT bytes, flash (.vector_table + .text + .rodata + .data): $FLASH bytes"
+echo "size-baseline .text: $BASE_TEXT bytes, flash: $BASE_FLASH bytes"
+echo "codec share (decode + encode one Socket.IO event): .text $((TEXT - BASE_TEXT)) bytes, flash $((FLASH - BASE_FLASH)) bytes"

@@ -45,6 +45,18 @@ pub enum JsonError {
     InvalidPlaceholder,
     /// The value has the wrong shape for the requested type.
     InvalidType,
+    /// The value has the right shape but a value the type does not accept.
+    InvalidValue,
+    /// A sequence or map has the wrong number of elements for the type.
+    InvalidLength(usize),
+    /// An enum variant name the type does not know.
+    UnknownVariant,
+    /// A struct field the type does not know (with `deny_unknown_fields`).
+    UnknownField,
+    /// A required struct field is absent.
+    MissingField(&'static str),
+    /// A struct field appears twice.
+    DuplicateField(&'static str),
     /// A message from a `Serialize` or `Deserialize` implementation, truncated.
     Custom(heapless::String<64>),
 }
@@ -88,6 +100,12 @@ impl fmt::Display for JsonError {
             }
             JsonError::InvalidPlaceholder => f.write_str("invalid binary attachment placeholder"),
             JsonError::InvalidType => f.write_str("JSON value has the wrong type"),
+            JsonError::InvalidValue => f.write_str("JSON value not accepted by the type"),
+            JsonError::InvalidLength(n) => write!(f, "wrong number of elements ({n})"),
+            JsonError::UnknownVariant => f.write_str("unknown enum variant"),
+            JsonError::UnknownField => f.write_str("unknown field"),
+            JsonError::MissingField(name) => write!(f, "missing field `{name}`"),
+            JsonError::DuplicateField(name) => write!(f, "duplicate field `{name}`"),
             JsonError::Custom(msg) => f.write_str(msg),
         }
     }
@@ -101,8 +119,32 @@ impl serde::ser::Error for JsonError {
     }
 }
 
+/// The typed constructors are overridden so that decoding into derived
+/// types never formats a message: on a microcontroller that keeps
+/// `core::fmt` (about 1.5 KB of flash) out of the image.
 impl serde::de::Error for JsonError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         JsonError::custom(msg)
+    }
+    fn invalid_type(_: serde::de::Unexpected<'_>, _: &dyn serde::de::Expected) -> Self {
+        JsonError::InvalidType
+    }
+    fn invalid_value(_: serde::de::Unexpected<'_>, _: &dyn serde::de::Expected) -> Self {
+        JsonError::InvalidValue
+    }
+    fn invalid_length(len: usize, _: &dyn serde::de::Expected) -> Self {
+        JsonError::InvalidLength(len)
+    }
+    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
+        JsonError::UnknownVariant
+    }
+    fn unknown_field(_: &str, _: &'static [&'static str]) -> Self {
+        JsonError::UnknownField
+    }
+    fn missing_field(field: &'static str) -> Self {
+        JsonError::MissingField(field)
+    }
+    fn duplicate_field(field: &'static str) -> Self {
+        JsonError::DuplicateField(field)
     }
 }

@@ -7,7 +7,7 @@
 //!   internal `Vec` under `alloc` when none is given) and visited with
 //!   `visit_str`; without room, [`JsonError::ScratchTooSmall`]. A `&'de str`
 //!   target cannot take a decoded string: serde's own `&str` visitor then
-//!   fails with a [`JsonError::Custom`] "invalid type" message; use
+//!   fails with [`JsonError::InvalidType`]; use
 //!   `heapless::String`, `String` or `Cow<str>` where escapes may occur.
 //! - **Strict syntax**: no leading zeros, `+1`, `.5`, `1.`, `1e`, trailing
 //!   commas, comments, control characters in strings, bad escapes or
