@@ -28,7 +28,9 @@ fn main() -> ! {
         let is_led = packet.event_name().is_some_and(|n| n == "led");
         if let (true, Ok(led)) = (is_led, packet.args::<Led>()) {
             let id = packet.ack_id().unwrap_or(0);
-            if let Ok(n) = Encoder::default().ack(&mut out, packet.namespace(), id, &(Led { on: led.on },)) {
+            if let Ok(n) =
+                Encoder::default().ack(&mut out, packet.namespace(), id, &(Led { on: led.on },))
+            {
                 black_box(&out[..n.len]);
             }
         }
