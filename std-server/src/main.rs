@@ -1,5 +1,5 @@
 //! The oxio demo server. The Socket.IO server itself is still being built;
-//! until it lands this binary only reports the codec it is built on.
+//! until it lands this binary only reports that.
 
 fn main() {
     eprintln!(
