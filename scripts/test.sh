@@ -45,6 +45,8 @@ done
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/oxio/target}"
 NO_STD_TARGET_DIR="${OXIO_NO_STD_TARGET_DIR:-$CARGO_TARGET_DIR-no-std-tests}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Interop tests fail (instead of skipping) when their npm packages are missing.
+export OXIO_REQUIRE_NODE=1
 # A hung test must fail the run, not hang CI: limits for one `cargo test`
 # step (build included) and for the QEMU run (after its build).
 TEST_TIMEOUT_SECS="${OXIO_TEST_TIMEOUT_SECS:-1200}"
@@ -144,11 +146,32 @@ install_qemu_system_arm() {
     echo "qemu: $(qemu-system-arm --version | head -n 1)"
 }
 
+# npm packages for the interop tests, installed into each test folder from
+# its committed package-lock.json (again when the lockfile changes).
+npm_ci() {
+    local dir="$1" stamp
+    command -v node >/dev/null 2>&1 || die "node not found: install Node.js (the interop tests run the reference npm packages)"
+    command -v npm >/dev/null 2>&1 || die "npm not found: install npm"
+    stamp="$dir/node_modules/.oxio-lock-stamp"
+    if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
+        return
+    fi
+    echo "installing npm packages in $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund || die "npm ci --prefix $dir failed"
+    cp "$dir/package-lock.json" "$stamp"
+}
+
+install_npm_packages() {
+    npm_ci codec/tests/interop
+    echo "npm packages: codec/tests/interop"
+}
+
 install_all() {
     header "install: what is missing"
     install_rust_toolchain
     install_rustfmt
     install_clippy
+    install_npm_packages
     if [ "$QUICK" -eq 0 ]; then
         install_rust_targets
         install_qemu_system_arm

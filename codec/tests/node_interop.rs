@@ -950,7 +950,6 @@ fn is_falsy(v: &Value) -> bool {
 /// `connect_error_with_data` under `Version::V4` writes the data anyway
 /// (`4null` where the reference writes `4"not authorized"`).
 #[test]
-#[ignore = "bug: v4 connect_error_with_data writes falsy data instead of the message"]
 fn v4_connect_error_with_falsy_data() {
     let Some(mut oracle) = Oracle::start("v4_connect_error_with_falsy_data") else {
         return;
@@ -1275,9 +1274,12 @@ enum Known {
     /// v5 CONNECT_ERROR must be an object for us; socket.io-parser also
     /// takes a string (a v4 server's form).
     ConnectErrorString,
-    /// We reject a `_placeholder` member that is not exactly `true`, and a
-    /// `num` that is not a plain non-negative integer literal (`1.0`, `-0`,
-    /// `0e0`); the reference ignores the first and indexes with the second.
+    /// In a binary packet, an object with a `_placeholder` key must be
+    /// exactly `{"_placeholder":true,"num":N}` (two members, either order,
+    /// keys without escapes, `num` a plain integer literal in range). The
+    /// reference substitutes any object whose `_placeholder` is `true`
+    /// (extra members, escaped keys, `num` as `1.0`) and leaves the others
+    /// as plain objects.
     PlaceholderStrict,
     /// Ack ids above 2^53 − 1: the reference rounds them, we reject.
     AckIdOver2p53,
@@ -1288,49 +1290,26 @@ enum Known {
     MaxDepth,
     /// Namespaces longer than `Limits::max_namespace_len` (2048).
     NamespaceTooLong,
-    // --- Reported differences, not (yet) documented as intended ----------
-    /// EVENT, ACK, CONNECT_ERROR and binary packets with no payload at all
-    /// (`2`, `3`, `4`, `21`, `2/nsp,`, `51-`): the reference only checks a
-    /// payload that is there, and accepts them with `data` undefined.
-    MissingPayload,
     /// The reference's ack-id loop takes any character `c` with
     /// `Number(c) == c`: digits and every JavaScript white-space character.
     /// So `2 ["a"]` has ack id `Number(" ") = 0`, `2\n["a"]` too, `2 1["a"]`
     /// has id 1, `21 1["a"]` has id NaN, `1 ` is a DISCONNECT with id 0.
+    /// We take digits only (protocol.md advises against copying `Number()`
+    /// quirks); white space before a payload is JSON white space.
     WhitespaceAckId,
-    /// The attachment count is accepted when `Number(buf)` is a positive
-    /// integer: `5 1-`, `51 -`, `5+1-`, `51.0-`, `51e0-`, `50x1-`, `50b1-`.
+    /// The attachment count is accepted by the reference when `Number(buf)`
+    /// is a positive integer: `5 1-`, `51 -`, `5+1-`, `51.0-`, `51e0-`,
+    /// `50x1-`, `50b1-`. We take decimal digits only.
     AttachmentCountSyntax,
-    /// `JSON.parse` accepts escaped lone surrogates (`"\ud800"`); a
-    /// JavaScript client can send them, as `JSON.stringify` writes them so.
+    /// Escaped unpaired surrogates (`"\ud800"`): both accept (a JavaScript
+    /// client's `JSON.stringify` writes them), but a Rust string cannot hold
+    /// one, so typed values read U+FFFD there. The raw payload is unchanged.
     LoneSurrogate,
-    /// Both accept, but the attachment does not come back where the
-    /// reference puts it. The decoder (`placeholder::check`) validates such
-    /// an object as a placeholder, then our deserializer either refuses the
-    /// whole payload (extra members `{"_placeholder":true,"num":0,"x":1}`,
-    /// a repeated `num`, an escaped `\u006eum` key) or reads it as a plain
-    /// object (`_placeholder`/`num` not the first two members, an escaped
-    /// `\u005fplaceholder` key), while the reference substitutes the buffer
-    /// for any object whose `_placeholder` is `true`.
-    PlaceholderShape,
-    /// A well-formed placeholder (`_placeholder` exactly `true`, `num` a
-    /// plain integer in range) is refused by the decoder when an earlier
-    /// member of its object holds 32 or more nested objects (the ring
-    /// buffer of `placeholder::check` forgot where the object started):
-    /// `{"a":{"b":{"b":...32 deep...}},"_placeholder":true,"num":0}`.
-    /// (With fewer, the frame passes but is `PlaceholderShape`.)
-    PlaceholderDeep,
     /// Both accept, but a number beyond the `f64` range (`1e400`) makes
     /// our deserializer refuse the whole payload ("invalid JSON number"),
     /// while `JSON.parse` reads it as ±Infinity. (`JSON.stringify` never
     /// writes such a number, so only a hand-made frame has one.)
     NumberOverflow,
-}
-
-impl Known {
-    fn intended(self) -> bool {
-        self <= Known::NamespaceTooLong
-    }
 }
 
 /// JavaScript's white space (what `Number(" ")` trims), as `String.prototype.trim` knows it.
@@ -1362,47 +1341,6 @@ fn node_ack_id_region(frame: &str) -> &str {
         .find(|(_, c)| !(c.is_ascii_digit() || is_js_space(*c)))
         .map_or(rest.len(), |(i, _)| i);
     &rest[..end]
-}
-
-/// Whether every object with a `_placeholder` key in the frame's payload
-/// is one the reference and we both read as a placeholder: `_placeholder`
-/// exactly `true`, `num` an integer literal below the attachment count.
-fn placeholders_clean(frame: &str) -> bool {
-    let Some((count, rest)) = frame.get(1..).and_then(|r| r.split_once('-')) else {
-        return false;
-    };
-    let Ok(count) = count.parse::<u64>() else {
-        return false;
-    };
-    let rest = if rest.starts_with('/') {
-        rest.split_once(',').map_or("", |(_, r)| r)
-    } else {
-        rest
-    };
-    let payload = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-    let Ok(value) = serde_json::from_str::<Value>(payload) else {
-        return false;
-    };
-    let mut stack = vec![&value];
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::Array(items) => stack.extend(items),
-            Value::Object(members) => {
-                if let Some(flag) = members.get("_placeholder") {
-                    let num_ok = members
-                        .get("num")
-                        .and_then(Value::as_u64)
-                        .is_some_and(|n| n < count);
-                    if flag != &Value::Bool(true) || !num_ok {
-                        return false;
-                    }
-                }
-                stack.extend(members.values());
-            }
-            _ => {}
-        }
-    }
-    true
 }
 
 /// `text` with its `\uXXXX` escapes decoded (where they are valid
@@ -1465,32 +1403,19 @@ fn classify(frame: &str, ours: &Ours, node: &Outcome) -> Result<Option<Known>, S
             Error::AckIdTooLarge => Some(Known::AckIdOver2p53),
             Error::InvalidJson(JsonError::TooDeep) => Some(Known::MaxDepth),
             Error::NamespaceTooLong => Some(Known::NamespaceTooLong),
-            Error::InvalidPlaceholder if placeholder && placeholders_clean(frame) => {
-                Some(Known::PlaceholderDeep)
-            }
             Error::InvalidPlaceholder if placeholder => Some(Known::PlaceholderStrict),
             Error::IllegalAttachments => Some(Known::AttachmentCountSyntax),
             _ if whitespace_id => Some(Known::WhitespaceAckId),
-            Error::InvalidPayload if n.ty == 4 && matches!(n.data, Some(Js::Str(_))) => {
+            Error::InvalidPayload
+                if n.ty == 4 && matches!(n.data, Some(Js::Str(_) | Js::Lone(_))) =>
+            {
                 Some(Known::ConnectErrorString)
-            }
-            Error::InvalidPayload if n.data.is_none() => Some(Known::MissingPayload),
-            Error::InvalidJson(JsonError::InvalidString) if has_lone_surrogate_escape(frame) => {
-                Some(Known::LoneSurrogate)
             }
             _ => None,
         },
         (None, Outcome::Accept(n)) => match &ours.outcome {
             Outcome::Accept(o) if o.id != n.id && whitespace_id => Some(Known::WhitespaceAckId),
-            // (The data differs, or ours is unreadable for a placeholder.)
-            _ if placeholder
-                && ours
-                    .unreadable
-                    .as_deref()
-                    .is_none_or(|u| u.contains("placeholder")) =>
-            {
-                Some(Known::PlaceholderShape)
-            }
+            _ if has_lone_surrogate_escape(frame) => Some(Known::LoneSurrogate),
             _ if ours.unreadable.as_deref() == Some("cannot deserialize: invalid JSON number")
                 && has_overflowing_number(frame) =>
             {
@@ -1515,6 +1440,20 @@ fn classify(frame: &str, ours: &Ours, node: &Outcome) -> Result<Option<Known>, S
 /// corner cases around them.
 fn agreeing_frames() -> Vec<String> {
     let mut v: Vec<String> = [
+        // No payload: the reference checks only a payload that is there.
+        "2",
+        "3",
+        "4",
+        "21",
+        "31",
+        "41",
+        "2/",
+        "2/,",
+        "2/nsp,",
+        "3/nsp,7",
+        "51-",
+        "61-/a,1",
+        r#"2/nsp["a"]"#,
         // §3.1 examples.
         "0",
         "0/admin,",
@@ -1751,20 +1690,6 @@ fn differing_frames() -> Vec<(String, Known)> {
         ("\u{feff}", LeadingSpaceType),
         // Empty frame: `Number("") == 0` too.
         ("", LeadingSpaceType),
-        // Reported.
-        ("2", MissingPayload),
-        ("3", MissingPayload),
-        ("4", MissingPayload),
-        ("21", MissingPayload),
-        ("31", MissingPayload),
-        ("41", MissingPayload),
-        ("2/", MissingPayload),
-        ("2/,", MissingPayload),
-        ("2/nsp,", MissingPayload),
-        ("3/nsp,7", MissingPayload),
-        (r#"2/nsp["a"]"#, MissingPayload),
-        ("51-", MissingPayload),
-        ("61-/a,1", MissingPayload),
         (r#"2 ["a"]"#, WhitespaceAckId),
         ("2\n[\"a\"]", WhitespaceAckId),
         ("2\r\n[\"a\"]", WhitespaceAckId),
@@ -1819,35 +1744,35 @@ fn differing_frames() -> Vec<(String, Known)> {
         (r#"0{"\ud800":1}"#, LoneSurrogate),
         (
             r#"51-["a",{"_placeholder":true,"num":0,"x":1}]"#,
-            PlaceholderShape,
+            PlaceholderStrict,
         ),
         (
             r#"51-["a",{"x":1,"_placeholder":true,"num":0}]"#,
-            PlaceholderShape,
+            PlaceholderStrict,
         ),
         (
             r#"51-["a",{"num":0,"x":1,"_placeholder":true}]"#,
-            PlaceholderShape,
+            PlaceholderStrict,
         ),
         (
             r#"51-["a",{"\u005fplaceholder":true,"num":0}]"#,
-            PlaceholderShape,
+            PlaceholderStrict,
         ),
         (
             r#"51-["a",{"_placeholder":true,"\u006eum":0}]"#,
-            PlaceholderShape,
+            PlaceholderStrict,
         ),
         (
             r#"51-["a",{"_placeholder":true,"num":0,"num":0}]"#,
-            PlaceholderShape,
+            PlaceholderStrict,
         ),
         (
             r#"51-["a",{"_placehol\u0064er":true,"num":0}]"#,
-            PlaceholderShape,
+            PlaceholderStrict,
         ),
         (
             r#"51-["a",{"num":0,"x":{"_placeholder":true,"num":0},"_placeholder":true}]"#,
-            PlaceholderShape,
+            PlaceholderStrict,
         ),
         (r#"51-["a",{"_placehol\u0064er":null}]"#, PlaceholderStrict),
         ("2[1e400]", NumberOverflow),
@@ -1865,10 +1790,10 @@ fn differing_frames() -> Vec<(String, Known)> {
             "}".repeat(n)
         )
     };
-    v.push((deep(1), PlaceholderShape));
-    v.push((deep(31), PlaceholderShape));
-    v.push((deep(32), PlaceholderDeep));
-    v.push((deep(100), PlaceholderDeep));
+    v.push((deep(1), PlaceholderStrict));
+    v.push((deep(31), PlaceholderStrict));
+    v.push((deep(32), PlaceholderStrict));
+    v.push((deep(100), PlaceholderStrict));
     v.push((nested(129), MaxDepth));
     v.push((nested(500), MaxDepth));
     v.push((format!("2/{},[\"a\"]", "n".repeat(2048)), NamespaceTooLong));
@@ -1907,9 +1832,7 @@ fn sio_decode_agrees_with_socket_io_parser() {
 
 /// Every known difference, asserted to still be there and to be what we
 /// say it is: the reference accepts, we refuse (or read the data
-/// differently). Intended ones are part of the design; the others are
-/// reported and pinned here until decided (see
-/// `sio_decode_reported_differences`).
+/// differently). Each is a documented, deliberate part of the design.
 #[test]
 fn sio_decode_known_differences_are_as_documented() {
     let Some(mut oracle) = Oracle::start("sio_decode_known_differences_are_as_documented") else {
@@ -1929,31 +1852,6 @@ fn sio_decode_known_differences_are_as_documented() {
             "{frame:?}\n  ours: {ours:?}\n  node: {node:?}"
         );
     }
-}
-
-/// The reported (not intended) differences, expected to agree. Fails until
-/// each is either fixed in the codec or moved to the intended list.
-#[test]
-#[ignore = "bug: decoder differences from socket.io-parser not documented as intended (the Known variants after NamespaceTooLong)"]
-fn sio_decode_reported_differences() {
-    let Some(mut oracle) = Oracle::start("sio_decode_reported_differences") else {
-        return;
-    };
-    let mut failures = Vec::new();
-    for (frame, known) in differing_frames()
-        .into_iter()
-        .filter(|(_, k)| !k.intended())
-    {
-        let ours = our_decode(&frame);
-        let node = node_decode(&mut oracle, &frame);
-        if !agree(&ours, &node) {
-            failures.push(format!(
-                "{known:?} {frame:?}\n  ours: {:?} {:?}\n  node: {node:?}",
-                ours.outcome, ours.unreadable
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// Strings spliced into frames by the mutation test.

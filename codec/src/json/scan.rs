@@ -237,8 +237,9 @@ impl<'a> RawStr<'a> {
         self.escaped
     }
 
-    /// The decoded characters, one at a time. A malformed escape (only
-    /// possible on unvalidated text) ends the iteration with U+FFFD.
+    /// The decoded characters, one at a time. An unpaired surrogate escape
+    /// decodes to U+FFFD; a malformed escape (only possible on unvalidated
+    /// text) ends the iteration with U+FFFD.
     pub fn chars(&self) -> Chars<'a> {
         Chars {
             raw: self.raw.as_bytes(),
@@ -331,22 +332,24 @@ impl Iterator for Chars<'_> {
                 self.pos += 4;
                 match unit {
                     Some(hi @ 0xD800..=0xDBFF) => {
-                        let lo = hex4(self.raw, self.pos + 2).ok();
-                        self.pos += 6;
+                        let lo = match (self.raw.get(self.pos), self.raw.get(self.pos + 1)) {
+                            (Some(b'\\'), Some(b'u')) => hex4(self.raw, self.pos + 2).ok(),
+                            _ => None,
+                        };
                         match lo {
                             Some(lo @ 0xDC00..=0xDFFF) => {
+                                self.pos += 6;
                                 let cp = 0x10000
                                     + ((u32::from(hi) - 0xD800) << 10)
                                     + (u32::from(lo) - 0xDC00);
                                 char::from_u32(cp).unwrap_or('\u{FFFD}')
                             }
-                            _ => return self.stop(),
+                            // An unpaired surrogate (JSON.parse accepts it;
+                            // a Rust string cannot hold it).
+                            _ => '\u{FFFD}',
                         }
                     }
-                    Some(u) => match char::from_u32(u32::from(u)) {
-                        Some(c) => c,
-                        None => return self.stop(),
-                    },
+                    Some(u) => char::from_u32(u32::from(u)).unwrap_or('\u{FFFD}'),
                     None => return self.stop(),
                 }
             }
@@ -479,6 +482,11 @@ pub(crate) mod tests {
         }
         let r = RawStr::from_literal(r#""\u12""#).unwrap();
         assert_eq!(r.chars().last(), Some('\u{FFFD}'));
+        let lone = RawStr::from_literal(r#""a\ud800b\udc00c\ud83d\u0041""#).unwrap();
+        assert_eq!(
+            lone.chars().collect::<std::string::String>(),
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}A"
+        );
     }
 
     proptest! {

@@ -268,8 +268,8 @@ fn needs_attention(w: u64) -> bool {
 }
 
 /// Validates the string whose opening quote is at `pos`; returns the offset
-/// past its closing quote. Control characters, bad escapes and unpaired
-/// surrogate escapes are errors (UTF-8 itself is the caller's `&str`
+/// past its closing quote. Control characters and bad escapes are errors;
+/// unpaired surrogate escapes are accepted, as `JSON.parse` accepts them (UTF-8 itself is the caller's `&str`
 /// guarantee, or is checked by [`crate::json`] users that start from bytes).
 pub(crate) fn string_end(json: &[u8], pos: usize) -> Result<usize, JsonError> {
     let mut i = pos + 1;
@@ -297,23 +297,9 @@ pub(crate) fn string_end(json: &[u8], pos: usize) -> Result<usize, JsonError> {
 fn escape_end(json: &[u8], pos: usize) -> Result<usize, JsonError> {
     match json.get(pos + 1) {
         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(pos + 2),
-        Some(b'u') => {
-            let unit = hex4(json, pos + 2)?;
-            match unit {
-                0xD800..=0xDBFF => {
-                    // A high surrogate must be followed by an escaped low one.
-                    if json.get(pos + 6) != Some(&b'\\') || json.get(pos + 7) != Some(&b'u') {
-                        return Err(JsonError::InvalidString);
-                    }
-                    match hex4(json, pos + 8)? {
-                        0xDC00..=0xDFFF => Ok(pos + 12),
-                        _ => Err(JsonError::InvalidString),
-                    }
-                }
-                0xDC00..=0xDFFF => Err(JsonError::InvalidString),
-                _ => Ok(pos + 6),
-            }
-        }
+        // Any \uXXXX, paired surrogate or not: JSON.parse accepts unpaired
+        // ones, and a JavaScript client's JSON.stringify writes them.
+        Some(b'u') => hex4(json, pos + 2).map(|_| pos + 6),
         Some(_) => Err(JsonError::InvalidString),
         None => Err(JsonError::UnexpectedEnd),
     }
@@ -405,9 +391,10 @@ mod tests {
         bad("\"a\nb\"", InvalidString);
         bad("\"\\x\"", InvalidString);
         bad("\"\\u12\"", InvalidString);
-        bad("\"\\uD83D\"", InvalidString);
-        bad("\"\\uDE00\"", InvalidString);
-        bad("\"\\uD83D\\u0041\"", InvalidString);
+        // Unpaired surrogates: JSON.parse takes them.
+        ok("\"\\uD83D\"");
+        ok("\"\\uDE00\"");
+        ok("\"\\uD83D\\u0041\"");
         bad("[1] [2]", TrailingData);
         bad("{}}", TrailingData);
         bad("undefined", UnexpectedByte { offset: 0 });

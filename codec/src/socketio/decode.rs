@@ -118,8 +118,13 @@ impl Decoder {
         ))
     }
 
-    /// The payload shapes of protocol.md §3.2 (and §4 for v4).
+    /// The payload shapes of protocol.md §3.2 (and §4 for v4). Like the
+    /// reference's `isPayloadValid`, only a payload that is present is
+    /// checked: `2`, `31` or `4` without one decode, with no data.
     fn check_shape(&self, packet_type: PacketType, payload: Option<&str>) -> Result<(), Error> {
+        if payload.is_none() {
+            return Ok(());
+        }
         let kind = payload.map(|p| Kind::of(p.as_bytes()));
         let ok = match packet_type {
             PacketType::Connect => matches!(kind, None | Some(Some(Kind::Object))),

@@ -119,7 +119,8 @@ impl Encoder {
     }
 
     /// CONNECT_ERROR with a message and data: `{"message":..,"data":..}` in
-    /// v5; in v4 the data alone (the reference sends `err.data || err.message`).
+    /// v5; in v4 the data alone, or the message when the data is falsy
+    /// (`null`, `false`, `0`, `""`), as the reference sends `err.data || err.message`.
     ///
     /// ```
     /// #[derive(serde::Serialize)]
@@ -160,7 +161,14 @@ impl Encoder {
                 out.write_all(b"}").map_err(map_ser)?;
             }
             (Version::V4, Some(data)) => {
+                // `err.data || err.message`: falsy data gives way to the message.
+                let start = out.len;
                 ser::to_writer(&mut out, data, None).map_err(map_ser)?;
+                let written = out.buf.get(start..out.len).unwrap_or_default();
+                if matches!(written, b"null" | b"false" | b"0" | b"\"\"") {
+                    out.len = start;
+                    ser::write_str(&mut out, message).map_err(map_ser)?;
+                }
             }
             (Version::V4, None) => ser::write_str(&mut out, message).map_err(map_ser)?,
         }

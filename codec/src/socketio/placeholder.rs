@@ -2,12 +2,16 @@
 //!
 //! In a binary packet each attachment is referenced from the JSON by such an
 //! object. [`check`] walks a validated payload once, without recursion, and
-//! rejects a `_placeholder` member whose value is not exactly `true`, or a
-//! placeholder whose `num` is not an integer below the attachment count. The
-//! reference parser throws "illegal attachments" on the second; the first is
-//! a stricter rule of ours (a `_placeholder` key that is not a placeholder is
-//! almost certainly an attack on a parser). Ordinary (non-binary) packets are
-//! not checked: there, placeholder-shaped objects are plain JSON.
+//! requires every object that has a `_placeholder` key to be exactly a
+//! placeholder: two members, `_placeholder` and `num` (either order, written
+//! without escapes), `_placeholder` exactly `true`, `num` a plain integer
+//! below the attachment count. The reference parser throws "illegal
+//! attachments" on a bad `num`; the rest is a stricter rule of ours (the
+//! reference takes any object whose `_placeholder` is `true`): real
+//! encoders write exactly this shape, and one definition shared by this
+//! check and the deserializer means a placeholder can never be read two
+//! ways. Ordinary (non-binary) packets are not checked: there,
+//! placeholder-shaped objects are plain JSON.
 
 use super::Error;
 use crate::json::scan::{parse_uint, value_end, ObjectIter, RawStr};
@@ -62,6 +66,9 @@ pub fn check(payload: &str, count: usize) -> Result<(), Error> {
                         .and_then(RawStr::from_literal)
                         .ok_or(Error::InvalidPlaceholder)?;
                     if key == "_placeholder" {
+                        if key.has_escapes() {
+                            return Err(Error::InvalidPlaceholder);
+                        }
                         let object_depth = depth.checked_sub(1).ok_or(Error::InvalidPlaceholder)?;
                         match opened.get(object_depth % RING) {
                             Some(&(d, start)) if d == object_depth => {
@@ -81,40 +88,35 @@ pub fn check(payload: &str, count: usize) -> Result<(), Error> {
 
 /// Checks the object at the start of `object` as a placeholder.
 fn check_object(object: &str, count: usize) -> Result<(), Error> {
-    let mut num = None;
-    let mut flagged = false;
-    for (key, value) in ObjectIter::new(object).ok_or(Error::InvalidPlaceholder)? {
-        if key == "_placeholder" {
-            if value != "true" {
-                return Err(Error::InvalidPlaceholder);
-            }
-            flagged = true;
-        } else if key == "num" {
-            num = Some(value);
-        }
-    }
-    let num = num.and_then(parse_uint).ok_or(Error::InvalidPlaceholder)?;
-    if flagged && num < count as u64 {
-        Ok(())
-    } else {
-        Err(Error::InvalidPlaceholder)
-    }
+    index_of(object, count)
+        .map(|_| ())
+        .ok_or(Error::InvalidPlaceholder)
 }
 
-/// Returns the attachment index when `value` (raw JSON) is a well-formed
-/// placeholder object, as the deserializer needs.
+/// Returns the attachment index when `value` (raw JSON) is exactly a
+/// placeholder object under the rule above.
+///
+/// ```
+/// use oxio_codec::socketio::placeholder::index_of;
+///
+/// assert_eq!(index_of(r#"{"_placeholder":true,"num":1}"#, 2), Some(1));
+/// assert_eq!(index_of(r#"{"num":0,"_placeholder":true}"#, 1), Some(0));
+/// assert_eq!(index_of(r#"{"_placeholder":true,"num":0,"x":1}"#, 1), None);
+/// ```
 pub fn index_of(value: &str, count: usize) -> Option<usize> {
-    let mut num = None;
-    let mut flagged = false;
-    for (key, v) in ObjectIter::new(value)? {
-        if key == "_placeholder" {
-            flagged = v == "true";
-        } else if key == "num" {
-            num = parse_uint(v);
-        }
+    let mut members = ObjectIter::new(value)?;
+    let (k1, v1) = members.next()?;
+    let (k2, v2) = members.next()?;
+    if members.next().is_some() {
+        return None;
     }
-    let n = usize::try_from(num?).ok()?;
-    (flagged && n < count).then_some(n)
+    let num = match (k1.as_str()?, k2.as_str()?) {
+        ("_placeholder", "num") if v1 == "true" => v2,
+        ("num", "_placeholder") if v2 == "true" => v1,
+        _ => return None,
+    };
+    let n = usize::try_from(parse_uint(num)?).ok()?;
+    (n < count).then_some(n)
 }
 
 #[cfg(test)]
@@ -131,7 +133,6 @@ mod tests {
                 r#"["m",{"a":[{"_placeholder":true,"num":1}],"b":{"_placeholder":true,"num":0}}]"#,
                 2,
             ),
-            (r#"["m",{"x":{"y":[1,2]},"_placeholder":true,"num":0}]"#, 1),
             (r#"["m","_placeholder",{"k":"_placeholder"}]"#, 1),
             (r#"["m",{"x\"_placeholder":false}]"#, 1),
         ] {
@@ -162,20 +163,22 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_before_the_key_is_handled() {
-        let deep = std::format!(
-            r#"[{{"a":{}1{},"_placeholder":true,"num":0}}]"#,
+    fn deep_nesting_before_the_key_is_rejected_never_misread() {
+        for depth in [5, 40] {
+            let frame = std::format!(
+                r#"[{{"a":{}1{},"_placeholder":true,"num":0}}]"#,
+                "{\"a\":".repeat(depth),
+                "}".repeat(depth)
+            );
+            assert_eq!(check(&frame, 1), Err(Error::InvalidPlaceholder), "{depth}");
+        }
+        // Deep nesting elsewhere does not disturb a real placeholder.
+        let frame = std::format!(
+            r#"[{}1{},{{"_placeholder":true,"num":0}}]"#,
             "{\"a\":".repeat(40),
             "}".repeat(40)
         );
-        // The object's own start was pushed out of the ring: rejected, never misread.
-        assert_eq!(check(&deep, 1), Err(Error::InvalidPlaceholder));
-        let shallow = std::format!(
-            r#"[{{"a":{}1{},"_placeholder":true,"num":0}}]"#,
-            "{\"a\":".repeat(5),
-            "}".repeat(5)
-        );
-        assert_eq!(check(&shallow, 1), Ok(()));
+        assert_eq!(check(&frame, 1), Ok(()));
     }
 
     #[test]

@@ -302,19 +302,21 @@ fn decode_escape(bytes: &[u8], at: usize) -> Result<(char, usize), JsonError> {
         Some(b'u') => {
             let first = hex4(bytes, at + 1)?;
             return match first {
+                // JSON.parse accepts unpaired surrogates (a JavaScript
+                // string can hold one); a Rust string cannot, so each becomes
+                // U+FFFD. The raw payload keeps the original escape.
                 0xD800..=0xDBFF => {
-                    if bytes.get(at + 5) != Some(&b'\\') || bytes.get(at + 6) != Some(&b'u') {
-                        return Err(JsonError::InvalidString);
+                    if bytes.get(at + 5) == Some(&b'\\') && bytes.get(at + 6) == Some(&b'u') {
+                        let second = hex4(bytes, at + 7)?;
+                        if (0xDC00..=0xDFFF).contains(&second) {
+                            let cp = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+                            let c = char::from_u32(cp).ok_or(JsonError::InvalidString)?;
+                            return Ok((c, at + 11));
+                        }
                     }
-                    let second = hex4(bytes, at + 7)?;
-                    if !(0xDC00..=0xDFFF).contains(&second) {
-                        return Err(JsonError::InvalidString);
-                    }
-                    let cp = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
-                    let c = char::from_u32(cp).ok_or(JsonError::InvalidString)?;
-                    Ok((c, at + 11))
+                    Ok(('\u{FFFD}', at + 5))
                 }
-                0xDC00..=0xDFFF => Err(JsonError::InvalidString),
+                0xDC00..=0xDFFF => Ok(('\u{FFFD}', at + 5)),
                 _ => {
                     let c = char::from_u32(first).ok_or(JsonError::InvalidString)?;
                     Ok((c, at + 5))
