@@ -129,7 +129,18 @@ pub trait Adapter: Send + Sync + 'static {
     fn close(&self) {}
 }
 
-/// Makes one adapter per namespace.
+/// Makes one adapter per namespace. Closures qualify.
+///
+/// ```
+/// use std::sync::Arc;
+/// use oxio_server::adapter::{Adapter, LocalNamespace, MemoryAdapter};
+/// use oxio_server::socketio::SocketIo;
+///
+/// let sio = SocketIo::builder()
+///     .with_adapter(|ns: LocalNamespace| Arc::new(MemoryAdapter::new(ns)) as Arc<dyn Adapter>)
+///     .build();
+/// assert!(sio.io().of("/").is_some());
+/// ```
 pub trait AdapterFactory: Send + Sync + 'static {
     /// The adapter for the namespace `ns`.
     fn create(&self, ns: LocalNamespace) -> Arc<dyn Adapter>;

@@ -359,7 +359,7 @@ impl Client {
                     None => ConnectOutcome::Refused("Invalid namespace"),
                     Some(nsp) => {
                         let handshake = Handshake::new(self.session.info(), auth);
-                        let socket = Socket::new(
+                        let socket = Socket::create(
                             self.socket_id(&ns),
                             nsp,
                             self.session.clone(),

@@ -6,9 +6,9 @@
 //! | [`Data<T>`] | the auth payload as `T` | the arguments as `T` (tuple rule) |
 //! | [`TryData<T>`] | the same, as a `Result` | the same, as a `Result` |
 //! | [`Bin`] | — | the binary attachments |
-//! | [`AckSender`](super::AckSender) | — | answers the client's ack |
+//! | [`AckSender`] | — | answers the client's ack |
 //! | [`Event`] | — | the event name |
-//! | [`Payload`](super::Payload) | — | raw access to the arguments |
+//! | [`Payload`] | — | raw access to the arguments |
 //! | [`HandshakeRef`] | the handshake | the handshake |
 //! | [`Extension<T>`] / [`MaybeExtension<T>`] | per-socket data | per-socket data |
 //! | [`State<T>`] | server state | server state |

@@ -146,6 +146,25 @@ impl Io {
         self.root().rooms().await
     }
 
+    /// Sends an event to the server-side listeners of the other nodes of a
+    /// cluster (Node's `io.serverSideEmit`), through the adapter of `/`. The
+    /// in-memory adapter has no other node: nothing happens.
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        let ns = self.inner.root();
+        let packet = super::Outgoing::event(ns.name(), None, event, args)?;
+        ns.adapter().server_side_emit(&packet)?;
+        Ok(())
+    }
+
+    /// How many nodes serve `/` (1 with the in-memory adapter).
+    pub async fn server_count(&self) -> Result<usize, AdapterError> {
+        self.inner.root().adapter().server_count().await
+    }
+
     /// Closes every session with `server shutting down`.
     pub fn close(&self) {
         self.inner.close_all(CloseReason::ServerShuttingDown);

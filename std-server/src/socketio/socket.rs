@@ -61,6 +61,29 @@ struct Handlers {
 /// its own task. The connection handler is started before any event, and
 /// the disconnect handler after every event received before the disconnect.
 /// Acks from the client are delivered as they arrive.
+///
+/// ```
+/// use oxio_server::socketio::{AckSender, Data, DisconnectReason, SocketIo, SocketRef};
+/// use std::time::Duration;
+///
+/// let io = SocketIo::builder().build().io();
+/// io.ns("/", |socket: SocketRef| {
+///     socket.join(["lobby", "news"]);
+///     socket.on("say", |s: SocketRef, Data(text): Data<String>| {
+///         let _ = s.to("lobby").emit("said", &(s.id(), text)); // everyone else in lobby
+///     });
+///     socket.on("ask", |s: SocketRef, ack: AckSender| async move {
+///         // Ask the client back and answer its ack with the reply.
+///         let reply = s.timeout(Duration::from_secs(1)).emit_with_ack("question", &()).await;
+///         let answer: Option<String> = reply.ok().and_then(|p| p.args().ok());
+///         let _ = ack.send(&(answer,));
+///     });
+///     socket.on_disconnect(|s: SocketRef, reason: DisconnectReason| {
+///         println!("{} left: {reason}", s.id());
+///     });
+/// });
+/// assert!(io.of("/").is_some());
+/// ```
 pub struct Socket {
     id: Sid,
     me: Weak<Socket>,
@@ -149,8 +172,7 @@ pub(crate) fn deliver(
 }
 
 impl Socket {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
+    pub(crate) fn create(
         id: Sid,
         ns: Arc<Namespace>,
         session: Session,
@@ -226,10 +248,16 @@ impl Socket {
     }
 
     /// Registers the handler for `event`, replacing any previous one.
+    /// Reserved names (`disconnect`, `connect`, ...) never reach event
+    /// handlers: use [`Socket::on_disconnect`].
     pub fn on<H: MessageHandler<M>, M: 'static>(&self, event: impl Into<String>, handler: H) {
+        let event = event.into();
+        if oxio_codec::socketio::is_reserved_event(&event) {
+            tracing::warn!(%event, "reserved event name: this handler is never called");
+        }
         self.handlers_mut()
             .events
-            .insert(event.into(), erase_message(handler));
+            .insert(event, erase_message(handler));
     }
 
     /// Registers the handler for events that have no handler of their own
@@ -522,6 +550,11 @@ impl SocketRef {
         payload: Payload,
         ack_id: Option<u64>,
     ) -> Option<BoxFuture> {
+        if oxio_codec::socketio::is_reserved_event(&event) {
+            // v4 clients are not checked by the decoder; never dispatch these.
+            tracing::debug!(sid = %self.id, %event, "reserved event name ignored");
+            return None;
+        }
         let (middlewares, handler, on_error) = {
             let h = self.handlers.read().unwrap_or_else(|e| e.into_inner());
             (
