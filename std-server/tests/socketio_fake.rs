@@ -1,0 +1,298 @@
+//! A fake Engine.IO session for the Socket.IO tests: records what the
+//! server sends, has a bounded queue, and (like the engine) calls
+//! `on_close` when closed. Included by the `socketio_*` test files with
+//! `#[path]`; compiled alone it only checks itself.
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use oxio_codec::engineio::Version;
+use oxio_server::engine::{
+    CloseReason, EngineHandler, HandshakeInfo, Message, SendError, Session, SessionHandle,
+    Utf8Bytes,
+};
+use oxio_server::socketio::{SocketIo, SocketIoBuilder};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, SystemTime};
+
+pub struct FakeSession {
+    sid: String,
+    protocol: Version,
+    info: HandshakeInfo,
+    me: Weak<FakeSession>,
+    sent: Mutex<Vec<Message>>,
+    /// Messages taken by the test so far (`sent` keeps them all).
+    read: AtomicUsize,
+    /// Queue bound: `send` fails with `Full` while `sent - drained` is at it.
+    capacity: AtomicUsize,
+    drained: AtomicUsize,
+    open: AtomicBool,
+    closed: Mutex<Option<CloseReason>>,
+    handler: OnceLock<Arc<dyn EngineHandler>>,
+    notify: tokio::sync::Notify,
+}
+
+impl FakeSession {
+    pub fn new(protocol: Version, sid: &str) -> Arc<FakeSession> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-test", http::HeaderValue::from_static("yes"));
+        Arc::new_cyclic(|me| FakeSession {
+            sid: sid.to_owned(),
+            protocol,
+            info: HandshakeInfo {
+                query: "EIO=4&transport=websocket&room=a%20b".to_owned(),
+                headers,
+                remote_addr: Some("127.0.0.1:4000".parse().unwrap()),
+                issued: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+                secure: false,
+                url: "/socket.io/".to_owned(),
+            },
+            me: me.clone(),
+            sent: Mutex::new(Vec::new()),
+            read: AtomicUsize::new(0),
+            capacity: AtomicUsize::new(usize::MAX),
+            drained: AtomicUsize::new(0),
+            open: AtomicBool::new(true),
+            closed: Mutex::new(None),
+            handler: OnceLock::new(),
+            notify: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Bounds the outbound queue at `n` messages not yet drained.
+    pub fn set_capacity(&self, n: usize) {
+        self.capacity.store(n, Ordering::SeqCst);
+    }
+
+    /// Lets the client "read" everything queued so far.
+    pub fn drain(&self) {
+        let len = self.sent.lock().unwrap().len();
+        self.drained.store(len, Ordering::SeqCst);
+    }
+
+    pub fn closed_reason(&self) -> Option<CloseReason> {
+        *self.closed.lock().unwrap()
+    }
+
+    /// Everything sent so far, as text (binary as `<bin:len>`).
+    pub fn all(&self) -> Vec<String> {
+        self.sent.lock().unwrap().iter().map(show).collect()
+    }
+
+    /// Messages sent since the last take, without waiting.
+    pub fn take_now(&self) -> Vec<Message> {
+        let sent = self.sent.lock().unwrap();
+        let from = self.read.swap(sent.len(), Ordering::SeqCst);
+        sent.get(from..).unwrap_or_default().to_vec()
+    }
+
+    /// The next message not yet taken, waiting up to 2 s.
+    pub async fn next(&self) -> Message {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let notified = self.notify.notified();
+            {
+                let sent = self.sent.lock().unwrap();
+                let i = self.read.load(Ordering::SeqCst);
+                if let Some(m) = sent.get(i) {
+                    self.read.store(i + 1, Ordering::SeqCst);
+                    return m.clone();
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("no message from the server; all sent: {:?}", self.all());
+            }
+        }
+    }
+
+    /// The next message, which must be text.
+    pub async fn next_text(&self) -> String {
+        match self.next().await {
+            Message::Text(t) => t.as_str().to_owned(),
+            Message::Binary(b) => panic!("expected text, got binary {b:?}"),
+        }
+    }
+
+    /// The next message, which must be binary.
+    pub async fn next_binary(&self) -> Bytes {
+        match self.next().await {
+            Message::Binary(b) => b,
+            Message::Text(t) => panic!("expected binary, got text {t}"),
+        }
+    }
+
+    /// Asserts nothing more was sent (after letting tasks run).
+    pub async fn assert_quiet(&self) {
+        settle().await;
+        let rest: Vec<String> = self.take_now().iter().map(show).collect();
+        assert!(rest.is_empty(), "unexpected messages: {rest:?}");
+    }
+
+    /// Waits until the session is closed, returning the reason.
+    pub async fn wait_closed(&self) -> CloseReason {
+        for _ in 0..2000 {
+            if let Some(r) = self.closed_reason() {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("session not closed");
+    }
+}
+
+pub fn show(m: &Message) -> String {
+    match m {
+        Message::Text(t) => t.as_str().to_owned(),
+        Message::Binary(b) => format!("<bin:{}>", b.len()),
+    }
+}
+
+impl SessionHandle for FakeSession {
+    fn sid(&self) -> &str {
+        &self.sid
+    }
+
+    fn protocol(&self) -> Version {
+        self.protocol
+    }
+
+    fn info(&self) -> &HandshakeInfo {
+        &self.info
+    }
+
+    fn send(&self, msg: Message) -> Result<(), SendError> {
+        if !self.open.load(Ordering::SeqCst) {
+            return Err(SendError::Closed(msg));
+        }
+        let mut sent = self.sent.lock().unwrap();
+        let queued = sent.len() - self.drained.load(Ordering::SeqCst);
+        if queued >= self.capacity.load(Ordering::SeqCst) {
+            return Err(SendError::Full(msg));
+        }
+        sent.push(msg);
+        drop(sent);
+        self.notify.notify_waiters();
+        Ok(())
+    }
+
+    /// Like the engine: marks the session closed, then calls `on_close`
+    /// (synchronously, the most demanding order for the layer above).
+    fn close(&self, reason: CloseReason) {
+        if !self.open.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        *self.closed.lock().unwrap() = Some(reason);
+        if let (Some(handler), Some(me)) = (self.handler.get(), self.me.upgrade()) {
+            let session: Session = me;
+            handler.on_close(&session, reason);
+        }
+        self.notify.notify_waiters();
+    }
+
+    fn is_open(&self) -> bool {
+        self.open.load(Ordering::SeqCst)
+    }
+}
+
+/// One fake connection to a server.
+pub struct Conn {
+    pub fake: Arc<FakeSession>,
+    pub session: Session,
+    sio: SocketIo,
+}
+
+impl Conn {
+    pub fn text(&self, s: &str) {
+        if self.fake.is_open() {
+            use oxio_server::engine::EngineHandler as _;
+            self.sio
+                .on_message(&self.session, Message::Text(Utf8Bytes::from(s)));
+        }
+    }
+
+    pub fn binary(&self, b: &[u8]) {
+        if self.fake.is_open() {
+            use oxio_server::engine::EngineHandler as _;
+            self.sio
+                .on_message(&self.session, Message::Binary(Bytes::copy_from_slice(b)));
+        }
+    }
+
+    /// The transport ended (the engine's `on_close`).
+    pub fn transport_closed(&self, reason: CloseReason) {
+        self.fake.close(reason);
+    }
+
+    /// Connects to `ns` (v5) and returns the socket id from the reply.
+    pub async fn connect(&self, ns: &str) -> String {
+        if ns == "/" {
+            self.text("0");
+        } else {
+            self.text(&format!("0{ns},"));
+        }
+        let reply = self.fake.next_text().await;
+        let prefix = if ns == "/" {
+            "0".to_owned()
+        } else {
+            format!("0{ns},")
+        };
+        let json = reply
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("not a CONNECT reply for {ns}: {reply}"));
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        v["sid"].as_str().unwrap().to_owned()
+    }
+}
+
+pub fn open(sio: &SocketIo, protocol: Version, sid: &str) -> Conn {
+    let fake = FakeSession::new(protocol, sid);
+    let handler: Arc<dyn EngineHandler> = Arc::new(sio.clone());
+    let _ = fake.handler.set(handler);
+    let session: Session = fake.clone();
+    use oxio_server::engine::EngineHandler as _;
+    sio.on_open(session.clone());
+    Conn {
+        fake,
+        session,
+        sio: sio.clone(),
+    }
+}
+
+pub fn open_v5(sio: &SocketIo, sid: &str) -> Conn {
+    open(sio, Version::V4, sid)
+}
+
+pub fn open_v3(sio: &SocketIo, sid: &str) -> Conn {
+    open(sio, Version::V3, sid)
+}
+
+pub fn server() -> SocketIoBuilder {
+    SocketIo::builder()
+}
+
+/// Lets spawned tasks run.
+pub async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
+#[test]
+fn fake_session_bounds_its_queue() {
+    let f = FakeSession::new(Version::V4, "s");
+    f.set_capacity(1);
+    assert!(f.send(Message::Text(Utf8Bytes::from("a"))).is_ok());
+    assert!(matches!(
+        f.send(Message::Text(Utf8Bytes::from("b"))),
+        Err(SendError::Full(_))
+    ));
+    f.drain();
+    assert!(f.send(Message::Text(Utf8Bytes::from("c"))).is_ok());
+    assert_eq!(f.all(), ["a", "c"]);
+    f.close(CloseReason::ForcedClose);
+    assert!(matches!(
+        f.send(Message::Text(Utf8Bytes::from("d"))),
+        Err(SendError::Closed(_))
+    ));
+}
