@@ -497,3 +497,31 @@ async fn inbound_flood_closes_the_session() {
     }
     assert_eq!(c.fake.closed_reason(), Some(CloseReason::ForcedClose));
 }
+
+#[tokio::test]
+async fn an_event_without_a_payload_is_ignored_and_the_session_stays_open() {
+    // socket.io-parser accepts `2` (no payload, so no event name); Node emits
+    // `undefined`, which no listener receives. Regression test for the
+    // codec change that stopped rejecting payload-less packets.
+    let seen = log();
+    let sio = server().build();
+    let s2 = seen.clone();
+    sio.io().ns("/", move |s: SocketRef| {
+        let seen = s2.clone();
+        s.on_fallback(move |ev: Event| seen.lock().unwrap().push(ev.0.to_string()));
+        let seen = s2.clone();
+        s.on("ping", move |s: SocketRef| {
+            seen.lock().unwrap().push("ping".into());
+            s.emit("pong", &()).unwrap();
+        });
+    });
+    let c = open_v5(&sio, "s");
+    c.connect("/").await;
+    c.text("2");
+    c.text("21");
+    c.text(r#"2["ping"]"#);
+    assert_eq!(c.fake.next_text().await, r#"2["pong"]"#);
+    settle().await;
+    assert_eq!(entries(&seen), ["ping"]);
+    assert_eq!(c.fake.closed_reason(), None);
+}

@@ -260,10 +260,16 @@ impl Client {
             PacketType::Disconnect => self.on_client_disconnect(&ns),
             PacketType::ConnectError => self.violation(&"CONNECT_ERROR from a client"),
             PacketType::Event | PacketType::BinaryEvent => {
+                // An event without a payload has no name: the reference
+                // parser accepts it and Node emits `undefined`, which no
+                // listener receives. Drop it the same way.
+                let Some(event) = event else {
+                    tracing::debug!(sid = self.session.sid(), ns, "event without a name ignored");
+                    return;
+                };
                 let (text, attachments) = complete.into_parts();
                 let payload = Payload::new(text.0, json_start, 1, attachments, max_depth);
-                let event: Arc<str> = event.unwrap_or_default().into();
-                self.on_event(&ns, event, payload, ack_id);
+                self.on_event(&ns, event.into(), payload, ack_id);
             }
             PacketType::Ack | PacketType::BinaryAck => {
                 let (text, attachments) = complete.into_parts();
