@@ -35,6 +35,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+/// A sans-IO Socket.IO client session (WebSocket transport), for the Embassy client.
+pub mod client;
 pub mod engineio;
 pub mod json;
 pub mod limits;

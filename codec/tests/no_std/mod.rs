@@ -22,6 +22,7 @@ macro_rules! cases {
     };
 }
 
+pub mod client;
 pub mod engineio;
 pub mod json;
 pub mod socketio;
@@ -31,6 +32,7 @@ pub type Cases = &'static [(&'static str, fn())];
 
 /// All cases of all modules, grouped by module name.
 pub const ALL: &[(&str, Cases)] = &[
+    ("client", client::CASES),
     ("engineio", engineio::CASES),
     ("json", json::CASES),
     ("socketio", socketio::CASES),
