@@ -611,3 +611,27 @@ async fn mounts_on_axum_next_to_rest_routes() {
     engine.shutdown();
     server.abort();
 }
+
+#[tokio::test]
+async fn slow_reader_queue_is_bounded() {
+    let srv = start(EngineConfig {
+        max_queued_messages: 3,
+        ..echo_config()
+    })
+    .await;
+    let sid = handshake(srv.addr, "4").await;
+    let session = srv.engine.session(&sid).unwrap();
+    use oxio_server::engine::{Message, SendError};
+    for i in 0..3 {
+        session.send(Message::Text(i.to_string().into())).unwrap();
+    }
+    // The fourth does not wait: it is handed back at once.
+    let full = session.send(Message::Text("x".into()));
+    assert_eq!(full, Err(SendError::Full(Message::Text("x".into()))));
+    assert_eq!(
+        get(srv.addr, &poll_path(&sid, "4")).await.text(),
+        "40\x1e41\x1e42"
+    );
+    assert_eq!(session.send(Message::Text("y".into())), Ok(()));
+    srv.stop().await;
+}

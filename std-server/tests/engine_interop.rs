@@ -23,17 +23,26 @@ fn js_dir() -> PathBuf {
 /// Whether node and the npm packages are there; panics when they must be.
 fn node_ready() -> bool {
     let modules = js_dir().join("node_modules/engine.io-client-v3");
-    let node = std::process::Command::new("node").arg("--version").output().is_ok();
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok();
     if node && modules.is_dir() {
         return true;
     }
     let required = std::env::var_os("CI").is_some()
         || std::env::var("OXIO_REQUIRE_NODE").is_ok_and(|v| v == "1");
-    let why = if node { "tests/js/node_modules is missing" } else { "node is not installed" };
+    let why = if node {
+        "tests/js/node_modules is missing"
+    } else {
+        "node is not installed"
+    };
     if required {
         panic!("Engine.IO interop tests need Node.js and the npm clients ({why}); run: {INSTALL}");
     }
-    eprintln!("\n!!! SKIPPING Engine.IO interop tests: {why}. Run `{INSTALL}` to enable them. !!!\n");
+    eprintln!(
+        "\n!!! SKIPPING Engine.IO interop tests: {why}. Run `{INSTALL}` to enable them. !!!\n"
+    );
     false
 }
 
@@ -61,8 +70,19 @@ async fn run_client(lib: &str, mode: &str) {
         .lines()
         .find_map(|l| l.strip_prefix("RESULT "))
         .unwrap_or_else(|| panic!("no RESULT line; stdout: {stdout} stderr: {stderr}"));
-    let transport = if mode == "polling" { "polling" } else { "websocket" };
-    let mut steps = vec![format!("open:{}", if mode == "websocket" { "websocket" } else { "polling" })];
+    let transport = if mode == "polling" {
+        "polling"
+    } else {
+        "websocket"
+    };
+    let mut steps = vec![format!(
+        "open:{}",
+        if mode == "websocket" {
+            "websocket"
+        } else {
+            "polling"
+        }
+    )];
     if mode == "upgrade" {
         steps.push("upgrade:websocket".into());
     }
