@@ -635,3 +635,34 @@ async fn slow_reader_queue_is_bounded() {
     assert_eq!(session.send(Message::Text("y".into())), Ok(()));
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn handshake_info_and_503_after_shutdown() {
+    let srv = start(echo_config()).await;
+    let res = request(
+        srv.addr,
+        "GET",
+        "/engine.io/?EIO=4&transport=polling&t=abc&token=x",
+        &[("X-Custom", "1")],
+        b"",
+    )
+    .await;
+    let sid = &res.text()[9..29];
+    let session = srv.engine.session(sid).unwrap();
+    let info = session.info();
+    assert_eq!(info.query, "EIO=4&transport=polling&t=abc&token=x");
+    assert_eq!(info.url, "/engine.io/");
+    assert_eq!(info.headers["x-custom"], "1");
+    assert_eq!(
+        info.remote_addr.map(|a| a.ip()),
+        Some([127, 0, 0, 1].into())
+    );
+    assert!(!info.secure);
+    assert_eq!(session.protocol(), oxio_codec::engineio::Version::V4);
+    assert_eq!(session.sid(), sid);
+    srv.engine.shutdown();
+    assert!(!session.is_open());
+    let res = get(srv.addr, "/engine.io/?EIO=4&transport=polling").await;
+    assert_eq!((res.status, res.body.len()), (503, 0));
+    srv.stop().await;
+}

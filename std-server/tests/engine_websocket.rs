@@ -315,3 +315,51 @@ async fn invalid_websocket_handshakes_are_refused_before_101() {
     assert_eq!(res.header("access-control-allow-origin"), Some("*"));
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_never_blocks_senders() {
+    let srv = start(EngineConfig {
+        ping_interval: Duration::from_secs(20),
+        ping_timeout: Duration::from_secs(20),
+        ..echo_config()
+    })
+    .await;
+    let sid_of = |open: Ws| open.into_text().unwrap()[9..29].to_string();
+    // A client that never reads, and one that does.
+    let mut slow = connect(srv.addr, "EIO=4&transport=websocket").await;
+    let slow_sid = sid_of(next(&mut slow).await);
+    let mut fast = connect(srv.addr, "EIO=4&transport=websocket").await;
+    let fast_sid = sid_of(next(&mut fast).await);
+    let slow_session = srv.engine.session(&slow_sid).unwrap();
+    let fast_session = srv.engine.session(&fast_sid).unwrap();
+    let chunk = bytes::Bytes::from(vec![7u8; 64 * 1024]);
+    let started = std::time::Instant::now();
+    let mut full = 0;
+    for i in 0..2000 {
+        use oxio_server::engine::{Message, SendError};
+        match slow_session.send(Message::Binary(chunk.clone())) {
+            Ok(()) => {}
+            Err(SendError::Full(_)) => full += 1,
+            Err(e) => panic!("{e}"),
+        }
+        if i % 100 == 0 {
+            fast_session
+                .send(Message::Text(i.to_string().into()))
+                .unwrap();
+        }
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "sends waited: {elapsed:?}"
+    );
+    assert!(
+        full > 1000,
+        "the slow reader's queue is bounded ({full} refused)"
+    );
+    for i in (0..2000).step_by(100) {
+        assert_eq!(next(&mut fast).await, Ws::text(format!("4{i}")));
+    }
+    drop(slow);
+    srv.stop().await;
+}

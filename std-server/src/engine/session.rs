@@ -90,7 +90,6 @@ impl Drop for DispatchGuard<'_> {
 
 impl SessionShared {
     /// A new session; call [`start`](Self::start) next.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         sid: String,
         info: HandshakeInfo,
