@@ -40,7 +40,10 @@ fn node_ready() -> bool {
     if required {
         panic!("Engine.IO interop tests need Node.js and the npm clients ({why}); run: {INSTALL}");
     }
-    eprintln!(
+    // Written to the real stderr, past the test harness's output capture.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
         "\n!!! SKIPPING Engine.IO interop tests: {why}. Run `{INSTALL}` to enable them. !!!\n"
     );
     false
