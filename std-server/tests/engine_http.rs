@@ -360,6 +360,23 @@ async fn cancelled_poll_closes_the_session() {
 }
 
 #[tokio::test]
+async fn cancelled_post_closes_the_session() {
+    let srv = start(echo_config()).await;
+    let sid = handshake(srv.addr, "4").await;
+    let path = poll_path(&sid, "4");
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n4ab");
+    tokio::io::AsyncWriteExt::write_all(&mut s, head.as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(s);
+    srv.log.wait_for("close:transport error").await;
+    assert_eq!(get(srv.addr, &path).await.status, 400);
+    srv.stop().await;
+}
+
+#[tokio::test]
 async fn cors_preflight_and_credentials() {
     let srv = start(echo_config()).await;
     let res = request(

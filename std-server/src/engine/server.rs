@@ -137,7 +137,8 @@ impl Engine {
     /// An open session by id.
     pub fn session(&self, sid: &str) -> Option<Session> {
         let s = self.inner.sessions().get(sid).cloned()?;
-        Some(s)
+        let open = s.lock().state.is_open();
+        open.then_some(s as Session)
     }
 
     /// Number of sessions the engine holds (open ones, and closed ones still
@@ -491,6 +492,34 @@ impl Drop for PollGuard {
     }
 }
 
+/// Ends a POST: marks it finished, and closes the session if the POST was
+/// dropped before its body was read (the client went away mid-request).
+struct PostGuard(Option<Arc<SessionShared>>);
+
+impl PostGuard {
+    /// The POST completed; `f` runs with it marked finished.
+    fn finish(mut self, f: impl FnOnce(&mut SessionState, oxio_codec::Instant)) {
+        if let Some(s) = self.0.take() {
+            s.with(|inner, now| {
+                f(&mut inner.state, now);
+                inner.state.post_finished();
+            });
+        }
+    }
+}
+
+impl Drop for PostGuard {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            tracing::debug!("POST cancelled before its body arrived");
+            s.with(|inner, now| {
+                inner.state.post_finished();
+                inner.state.transport_error(now);
+            });
+        }
+    }
+}
+
 async fn poll_get(session: Arc<SessionShared>) -> Response<Bytes> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let outcome = session.with(|inner, now| {
@@ -552,6 +581,7 @@ where
         tracing::debug!("overlapping POST");
         return empty(StatusCode::BAD_REQUEST);
     }
+    let guard = PostGuard(Some(session));
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -563,38 +593,35 @@ where
     } else {
         match Limited::new(req.into_body(), max_payload).collect().await {
             Ok(b) => Some(b.to_bytes()),
-            Err(e) => {
+            Err(e)
                 if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some()
-                {
-                    None
-                } else {
-                    tracing::debug!(error = %e, "POST body read failed");
-                    session.with(|inner, now| {
-                        inner.state.post_finished();
-                        inner.state.transport_error(now);
-                    });
-                    return empty(StatusCode::BAD_REQUEST);
-                }
+                    .is_some() =>
+            {
+                None
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "POST body read failed");
+                guard.finish(|state, now| state.transport_error(now));
+                return empty(StatusCode::BAD_REQUEST);
             }
         }
     };
     let Some(body) = body else {
-        session.with(|inner, _| inner.state.post_finished());
+        // Node answers 413 and keeps the session.
+        guard.finish(|_, _| {});
         return empty(StatusCode::PAYLOAD_TOO_LARGE);
     };
     let payload = decode_post(version, binary, &body, max_payload);
-    session.with(|inner, now| {
+    guard.finish(|state, now| {
         for p in payload.packets {
-            if inner.state.handle_packet(Channel::Polling, false, p, now) == Verdict::Stop {
+            if state.handle_packet(Channel::Polling, false, p, now) == Verdict::Stop {
                 break;
             }
         }
         if let Some(e) = payload.error {
             tracing::debug!(error = %e, "undecodable POST body");
-            inner.state.parse_error(now);
+            state.parse_error(now);
         }
-        inner.state.post_finished();
     });
     let mut res = Response::new(Bytes::from_static(b"ok"));
     let h = res.headers_mut();
