@@ -1,0 +1,20 @@
+//! Transports: how Engine.IO packets travel over HTTP long-polling and
+//! WebSocket, and the HTTP answers around them (errors, CORS).
+//!
+//! | concept | file |
+//! |---|---|
+//! | the error answers of protocol.md §1.10 ([`RequestError`]) | `http_error.rs` |
+//! | query parameters | `query.rs` |
+//! | CORS headers and preflight | `cors.rs` |
+//! | session packets ⇄ codec packets | `packets.rs` |
+//! | polling bodies (GET answer, POST payload) | `polling.rs` |
+//! | WebSocket upgrade checks, 101, the socket task | `websocket.rs` |
+
+pub(crate) mod cors;
+pub(crate) mod http_error;
+pub(crate) mod packets;
+pub(crate) mod polling;
+pub(crate) mod query;
+pub(crate) mod websocket;
+
+pub use http_error::RequestError;
