@@ -162,8 +162,11 @@ npm_ci() {
 }
 
 install_npm_packages() {
-    npm_ci codec/tests/interop
-    echo "npm packages: codec/tests/interop"
+    local dir
+    for dir in codec/tests/interop std-server/tests/js; do
+        npm_ci "$dir"
+    done
+    echo "npm packages: codec/tests/interop std-server/tests/js"
 }
 
 install_all() {
@@ -290,8 +293,8 @@ step cargo-test "cargo test (workspace)" \
     with_timeout "$TEST_TIMEOUT_SECS" cargo test --workspace --no-fail-fast
 step cargo-test "cargo test (oxio-codec, no default features)" \
     with_timeout "$TEST_TIMEOUT_SECS" cargo test -p oxio-codec --no-default-features --no-fail-fast
-step check "cargo doc (oxio-codec, warnings denied)" \
-    env RUSTDOCFLAGS="-D warnings" cargo doc -p oxio-codec --no-deps
+step check "cargo doc (oxio-codec, oxio-server, warnings denied)" \
+    env RUSTDOCFLAGS="-D warnings" cargo doc -p oxio-codec -p oxio-server --no-deps
 
 if [ "$QUICK" -eq 0 ]; then
     step check "no_std build: thumbv6m-none-eabi" \
