@@ -163,10 +163,10 @@ npm_ci() {
 
 install_npm_packages() {
     local dir
-    for dir in codec/tests/interop std-server/tests/js; do
+    for dir in codec/tests/interop std-server/tests/js std-server/web; do
         npm_ci "$dir"
     done
-    echo "npm packages: codec/tests/interop std-server/tests/js"
+    echo "npm packages: codec/tests/interop std-server/tests/js std-server/web"
 }
 
 install_all() {
