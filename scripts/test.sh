@@ -3,7 +3,8 @@
 # test of the project. Usage:
 #
 #   scripts/test.sh            everything (what CI runs)
-#   scripts/test.sh --quick    skip the no_std cross builds and the QEMU run
+#   scripts/test.sh --quick    skip the no_std cross builds, the QEMU run
+#                              and the fuzz smoke run
 #
 # Every step runs even when an earlier one failed, so one run shows all
 # problems; a failed install stops the run at once. The last line is
@@ -22,6 +23,9 @@
 #                            (default "$CARGO_TARGET_DIR-no-std-tests")
 #   OXIO_TEST_TIMEOUT_SECS   limit for each `cargo test` step (default 1200)
 #   OXIO_QEMU_TIMEOUT_SECS   limit for the QEMU run once built (default 300)
+#   OXIO_FUZZ_SMOKE_SECS     seconds per fuzz target in the smoke run (default 25)
+#   OXIO_FUZZ_TARGET_DIR     builds of the fuzz crate, its own workspace
+#                            (default "$CARGO_TARGET_DIR-fuzz")
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,6 +55,8 @@ export OXIO_REQUIRE_NODE=1
 # step (build included) and for the QEMU run (after its build).
 TEST_TIMEOUT_SECS="${OXIO_TEST_TIMEOUT_SECS:-1200}"
 QEMU_TIMEOUT_SECS="${OXIO_QEMU_TIMEOUT_SECS:-300}"
+FUZZ_SMOKE_SECS="${OXIO_FUZZ_SMOKE_SECS:-25}"
+export OXIO_FUZZ_TARGET_DIR="${OXIO_FUZZ_TARGET_DIR:-$CARGO_TARGET_DIR-fuzz}"
 
 NO_STD_TARGETS=(thumbv6m-none-eabi riscv32imc-unknown-none-elf)
 
@@ -169,6 +175,22 @@ install_npm_packages() {
     echo "npm packages: codec/tests/interop std-server/tests/js std-server/web"
 }
 
+# cargo-fuzz builds the libFuzzer targets of fuzz/ (scripts/fuzz.sh). It
+# wants nightly; without a nightly toolchain scripts/fuzz.sh falls back to
+# the default one with RUSTC_BOOTSTRAP=1, so install with that one then.
+install_cargo_fuzz() {
+    local toolchain=()
+    if command -v rustup >/dev/null 2>&1 && rustup run nightly rustc --version >/dev/null 2>&1; then
+        toolchain=(+nightly)
+    fi
+    if ! cargo "${toolchain[@]}" fuzz --version >/dev/null 2>&1; then
+        echo "installing cargo-fuzz"
+        cargo "${toolchain[@]}" install cargo-fuzz --locked ||
+            die "cargo ${toolchain[*]} install cargo-fuzz --locked failed"
+    fi
+    echo "cargo-fuzz: $(cargo "${toolchain[@]}" fuzz --version)"
+}
+
 install_all() {
     header "install: what is missing"
     install_rust_toolchain
@@ -178,6 +200,7 @@ install_all() {
     if [ "$QUICK" -eq 0 ]; then
         install_rust_targets
         install_qemu_system_arm
+        install_cargo_fuzz
     fi
 }
 
@@ -306,9 +329,11 @@ if [ "$QUICK" -eq 0 ]; then
     step check "cargo clippy (codec/no-std-tests, thumbv6m)" \
         in_no_std_tests cargo clippy --release -- -D warnings
     step qemu "codec no_std cases under QEMU (Cortex-M, thumbv6m)" run_qemu_cases
+    step check "fuzz smoke: every target ${FUZZ_SMOKE_SECS}s (scripts/fuzz.sh)" \
+        scripts/fuzz.sh smoke "$FUZZ_SMOKE_SECS"
 else
     echo
-    echo "--quick: skipped the no_std cross builds and the QEMU run"
+    echo "--quick: skipped the no_std cross builds, the QEMU run and the fuzz smoke run"
 fi
 
 header "summary"

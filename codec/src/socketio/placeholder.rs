@@ -35,8 +35,10 @@ const RING: usize = 32;
 /// ```
 pub fn check(payload: &str, count: usize) -> Result<(), Error> {
     let bytes = payload.as_bytes();
-    // Start offset of the innermost object at each depth (ring buffer).
-    let mut opened: [(usize, usize); RING] = [(usize::MAX, 0); RING];
+    // Depth, start offset and "already checked" of the innermost object at
+    // each depth (ring buffer). Checking an object once, however many
+    // `_placeholder` keys it repeats, keeps the walk linear.
+    let mut opened: [(usize, usize, bool); RING] = [(usize::MAX, 0, false); RING];
     let mut depth = 0usize;
     let mut pos = 0usize;
     while let Some(&b) = bytes.get(pos) {
@@ -44,7 +46,7 @@ pub fn check(payload: &str, count: usize) -> Result<(), Error> {
             b'{' | b'[' => {
                 if b == b'{' {
                     if let Some(slot) = opened.get_mut(depth % RING) {
-                        *slot = (depth, pos);
+                        *slot = (depth, pos, false);
                     }
                 }
                 depth += 1;
@@ -70,9 +72,11 @@ pub fn check(payload: &str, count: usize) -> Result<(), Error> {
                             return Err(Error::InvalidPlaceholder);
                         }
                         let object_depth = depth.checked_sub(1).ok_or(Error::InvalidPlaceholder)?;
-                        match opened.get(object_depth % RING) {
-                            Some(&(d, start)) if d == object_depth => {
-                                check_object(payload.get(start..).unwrap_or_default(), count)?
+                        match opened.get_mut(object_depth % RING) {
+                            Some((d, _, true)) if *d == object_depth => {}
+                            Some((d, start, checked)) if *d == object_depth => {
+                                check_object(payload.get(*start..).unwrap_or_default(), count)?;
+                                *checked = true;
                             }
                             _ => return Err(Error::InvalidPlaceholder),
                         }
