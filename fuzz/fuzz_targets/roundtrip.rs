@@ -349,6 +349,8 @@ fn sio(desc: &SioDesc) {
                     }
                     Tree::Map(m)
                 }
+                // `err.data || err.message`: an empty string is falsy too.
+                (Version::V4, Some(Tree::Str(d))) if d.is_empty() => Tree::Str(message.clone()),
                 (Version::V4, Some(d)) => d.without_sink(),
                 (Version::V4, None) => Tree::Str(message.clone()),
             };
