@@ -7,6 +7,8 @@
 //! - `eio_decode_base64`: a `b<base64>` message holding 1 KiB or 64 KiB.
 //!   Both decode the base64 into bytes: oxio `decode_text` then
 //!   `Base64::decode_into` a reused buffer; engineioxide into a new `Bytes`.
+//!   `oxio_decode_into_only` is `decode_into` alone, without the validation
+//!   pass `decode_text` makes first.
 //! - `eio_encode_text` / `eio_encode_base64`: the same packets back into
 //!   their text form. oxio `Packet::encode_text` into a reused buffer;
 //!   engineioxide `String::from(Packet)`, which allocates the string.
@@ -74,6 +76,21 @@ fn decode_base64(c: &mut Criterion) {
                 black_box(p.into_binary().len())
             })
         });
+        // oxio's time without its separate validation pass (`decode_text`
+        // validates, `decode_into` decodes): the base64 decode alone.
+        let Data::Base64(b64) = Packet::decode_text(text, Version::V4)
+            .expect("valid packet")
+            .data
+        else {
+            panic!("not base64")
+        };
+        g.bench_with_input(
+            BenchmarkId::new("oxio_decode_into_only", label),
+            &b64,
+            |b, b64| {
+                b.iter(|| black_box(black_box(b64).decode_into(&mut buf).expect("fits").len()))
+            },
+        );
     }
     g.finish();
 }

@@ -395,7 +395,11 @@ fn draw(path: &Path, bars: &[Bar], title: &str) -> Result<(), PlotError> {
         .x_label_formatter(&|x| format!("{x}×"))
         .y_labels(n)
         .y_label_formatter(&|y| match y {
-            SegmentValue::CenterOf(i) => bars.get(*i).map(|b| b.label.clone()).unwrap_or_default(),
+            SegmentValue::CenterOf(j) => n
+                .checked_sub(j + 1)
+                .and_then(|i| bars.get(i))
+                .map(|b| b.label.clone())
+                .unwrap_or_default(),
             _ => String::new(),
         })
         .y_label_style(("sans-serif", 13))
@@ -405,19 +409,24 @@ fn draw(path: &Path, bars: &[Bar], title: &str) -> Result<(), PlotError> {
 
     let colors: [(&str, RGBColor); 2] = [("socketioxide", BLUE_600), ("serde_json", ORANGE_600)];
     for (peer, color) in colors {
-        let series = bars
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.peer == peer)
-            .map(|(i, b)| {
-                Rectangle::new(
-                    [
-                        (x_range.start, SegmentValue::Exact(i)),
-                        (b.ratio, SegmentValue::Exact(i + 1)),
-                    ],
-                    color.filled(),
-                )
-            });
+        // Row 0 is at the bottom: the first bar goes on the top row.
+        let rows = || {
+            bars.iter()
+                .enumerate()
+                .map(|(i, b)| (n.saturating_sub(i + 1), b))
+                .filter(|(_, b)| b.peer == peer)
+        };
+        let series = rows().map(|(row, b)| {
+            let mut bar = Rectangle::new(
+                [
+                    (x_range.start, SegmentValue::Exact(row)),
+                    (b.ratio, SegmentValue::Exact(row + 1)),
+                ],
+                color.filled(),
+            );
+            bar.set_margin(3, 3, 0, 0);
+            bar
+        });
         chart
             .draw_series(series)
             .map_err(|e| draw_err(&e))?
@@ -425,18 +434,13 @@ fn draw(path: &Path, bars: &[Bar], title: &str) -> Result<(), PlotError> {
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
         // The ratio at the end of each bar.
         chart
-            .draw_series(
-                bars.iter()
-                    .enumerate()
-                    .filter(|(_, b)| b.peer == peer)
-                    .map(|(i, b)| {
-                        Text::new(
-                            format!("{:.2}×", b.ratio),
-                            (b.ratio * 1.03, SegmentValue::CenterOf(i)),
-                            ("sans-serif", 12).into_font(),
-                        )
-                    }),
-            )
+            .draw_series(rows().map(|(row, b)| {
+                Text::new(
+                    format!("{:.2}×", b.ratio),
+                    (b.ratio * 1.03, SegmentValue::CenterOf(row)),
+                    ("sans-serif", 12).into_font(),
+                )
+            }))
             .map_err(|e| draw_err(&e))?;
     }
     // Parity.
