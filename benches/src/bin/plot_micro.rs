@@ -314,7 +314,12 @@ fn markdown(results: &Results) -> String {
 fn spread(runs: &[(PathBuf, Results)]) -> String {
     let mut out = String::from("\n| group / input |");
     for (i, _) in runs.iter().enumerate() {
-        let _ = write!(out, " run {} oxio | run {} ÷ oxio |", i + 1, i + 1);
+        let _ = write!(
+            out,
+            " run {} oxio time | run {} socketioxide ÷ oxio |",
+            i + 1,
+            i + 1
+        );
     }
     out.push_str("\n|---|");
     for _ in runs {
