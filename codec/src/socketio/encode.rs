@@ -8,7 +8,8 @@
 //! handed to the caller in attachment order.
 //!
 //! Argument lists follow one rule in both directions: a Rust tuple is the
-//! list of arguments, `()` is no argument, anything else is one argument.
+//! list of arguments, `()` is no argument, [`Args`](super::Args) is a list
+//! of any length, anything else is one argument.
 
 use super::packet::Packet;
 use super::{is_reserved_event, Error, PacketType, Version};

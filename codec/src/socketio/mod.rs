@@ -8,6 +8,8 @@
 //!   arguments, arguments into any `T: Deserialize` on demand.
 //! - [`encode`]: writing packets from `serde` values into a caller buffer.
 //! - [`binary`]: the serde-friendly [`Binary`] type for byte fields.
+//! - [`args`]: [`Args`], an argument list whose length is known only at
+//!   run time.
 //! - [`placeholder`]: checks `{"_placeholder":true,"num":N}` objects.
 //! - [`reassembly`]: collects the binary frames that follow a binary
 //!   packet, with limits and a deadline.
@@ -15,6 +17,7 @@
 //! Protocol versions: [`Version::V5`] is socket.io 3.x/4.x on Engine.IO v4;
 //! [`Version::V4`] is socket.io 1.x/2.x on Engine.IO v3.
 
+pub mod args;
 pub mod binary;
 pub mod decode;
 pub mod encode;
@@ -23,6 +26,7 @@ pub mod packet;
 pub mod placeholder;
 pub mod reassembly;
 
+pub use args::Args;
 pub use binary::Binary;
 #[cfg(feature = "alloc")]
 pub use binary::BinaryBuf;

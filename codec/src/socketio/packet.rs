@@ -182,8 +182,8 @@ impl<'a> Packet<'a> {
     /// Deserializes the arguments of an event (after its name) or an ack.
     ///
     /// A tuple type takes the arguments in order (extra arguments are
-    /// ignored, as JavaScript ignores them); any other type takes the first
-    /// argument; `()` takes none. Strings borrow from the frame when they
+    /// ignored, as JavaScript ignores them); [`Args`](super::Args) takes
+    /// them all; any other type takes the first argument; `()` takes none. Strings borrow from the frame when they
     /// hold no escapes. Without the `alloc` feature, escaped strings need
     /// [`Packet::args_with_scratch`].
     pub fn args<T: Deserialize<'a>>(&self) -> Result<T, Error> {

@@ -2,7 +2,9 @@
 //! arguments, encoding into fixed buffers, and reassembly with a fixed store.
 
 use oxio_codec::json::JsonError;
-use oxio_codec::socketio::{Binary, Decoder, Encoder, Error, PacketType, Reassembler, Version};
+use oxio_codec::socketio::{
+    Args, Binary, Decoder, Encoder, Error, PacketType, Reassembler, Version,
+};
 use oxio_codec::{Instant, Limits};
 
 #[derive(serde::Deserialize, serde::Serialize, PartialEq, Debug)]
@@ -90,6 +92,24 @@ cases! {
             .unwrap();
         assert_eq!(&buf[..out.len], br#"51-["img",{"_placeholder":true,"num":0}]"#);
         assert_eq!((out.attachments, total), (1, 3));
+    }
+
+    fn echoes_every_argument_with_args() {
+        let p = Decoder::default().decode(r#"2["message",1,2]"#).unwrap();
+        let Args(args): Args<heapless::Vec<&str, 4>> = Decoder::default()
+            .decode(r#"2["m","a","b"]"#)
+            .unwrap()
+            .args()
+            .unwrap();
+        assert_eq!(args, ["a", "b"]);
+        let Args(nums): Args<heapless::Vec<u8, 2>> = Decoder::default().decode(r#"2["m",1,2]"#).unwrap().args().unwrap();
+        let mut buf = [0u8; 64];
+        let n = Encoder::default().event(&mut buf, "/", None, "back", &Args(nums)).unwrap().len;
+        assert_eq!(&buf[..n], br#"2["back",1,2]"#);
+        assert_eq!(
+            p.args::<Args<heapless::Vec<u8, 1>>>(),
+            Err(Error::Deserialize(JsonError::InvalidLength(2)))
+        );
     }
 
     fn reassembles_with_a_fixed_store() {

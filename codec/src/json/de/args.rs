@@ -5,13 +5,15 @@ use serde::de::{self, DeserializeSeed, Visitor};
 
 use super::read::Deserializer;
 use crate::json::JsonError;
+use crate::socketio::args::ALL_ARGS;
 
 type Result<T> = core::result::Result<T, JsonError>;
 
 /// Reads the remaining elements of an open array as arguments. A tuple
-/// takes one element per field; `()` takes none; a newtype struct is looked
-/// through; anything else takes the first element. Elements left over are
-/// skipped by the caller.
+/// takes one element per field; a tuple of length [`ALL_ARGS`] (what
+/// [`Args`](crate::socketio::Args) asks for) takes every remaining element;
+/// `()` takes none; a newtype struct is looked through; anything else takes
+/// the first element. Elements left over are skipped by the caller.
 pub(crate) struct ArgsDeserializer<'a, 'de, 's> {
     pub(crate) de: &'a mut Deserializer<'de, 's>,
     /// No element of the array has been consumed yet.
@@ -79,22 +81,25 @@ impl<'de> de::Deserializer<'de> for ArgsDeserializer<'_, 'de, '_> {
         visitor.visit_newtype_struct(self)
     }
 
-    /// A tuple: one element per field.
+    /// A tuple: one element per field; [`ALL_ARGS`]: every element left.
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
         visitor.visit_seq(ArgsSeq {
             de: self.de,
             first: self.first,
             remaining: len,
+            all: len == ALL_ARGS,
         })
     }
 }
 
 /// The elements of a tuple of arguments. Exactly `remaining` elements are
-/// offered; a missing one is [`Missing`].
+/// offered, a missing one as [`Missing`]; with `all`, the elements present
+/// and then the end.
 struct ArgsSeq<'a, 'de, 's> {
     de: &'a mut Deserializer<'de, 's>,
     first: &'a mut bool,
     remaining: usize,
+    all: bool,
 }
 
 impl<'de> de::SeqAccess<'de> for ArgsSeq<'_, 'de, '_> {
@@ -107,13 +112,19 @@ impl<'de> de::SeqAccess<'de> for ArgsSeq<'_, 'de, '_> {
         self.remaining = remaining;
         if self.de.next_element(self.first)? {
             seed.deserialize(&mut *self.de).map(Some)
+        } else if self.all {
+            Ok(None)
         } else {
             seed.deserialize(Missing).map(Some)
         }
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.remaining)
+        if self.all {
+            None
+        } else {
+            Some(self.remaining)
+        }
     }
 }
 

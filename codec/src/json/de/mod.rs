@@ -201,6 +201,8 @@ pub fn from_str_with<'de, T: Deserialize<'de>>(
 ///   reads fixed-size arrays `[T; N]` as tuples too, so they also take one
 ///   element per item);
 /// - `()` ignores the arguments;
+/// - [`Args<Vec<T>>`](crate::socketio::Args) (or `Args<heapless::Vec<T, N>>`)
+///   takes every remaining element;
 /// - a newtype struct is looked through;
 /// - any other `T` is read from the first remaining element (missing:
 ///   `None` for an `Option`, else [`JsonError::InvalidType`]).

@@ -162,7 +162,9 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<alloc::string::Stri
 /// How `args` becomes arguments:
 /// - a tuple (`(a, b)`, `(a,)`) is one argument per field;
 /// - `()` is no argument;
-/// - a newtype struct is looked through (`Args((a, b))` is two arguments);
+/// - a newtype struct is looked through (`Wrap((a, b))` is two arguments);
+/// - [`Args`](crate::socketio::Args) of a slice, array or `Vec` is one
+///   argument per element, however many there are;
 /// - anything else, including a `Vec`, a slice, a struct, a map, a tuple
 ///   struct or a unit struct, is one argument.
 ///
