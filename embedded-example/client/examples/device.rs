@@ -14,7 +14,7 @@ use oxio_codec::client::Config;
 struct PrintedLed;
 
 impl Led for PrintedLed {
-    fn set(&mut self, on: bool) {
+    async fn set(&mut self, on: bool) {
         println!("led {}", if on { "on" } else { "off" });
     }
 }

@@ -11,10 +11,12 @@ use embassy_time::{Duration, Instant};
 use oxio_codec::client::{DisconnectReason, Random};
 use serde::{Deserialize, Serialize};
 
-/// An on/off output (the board's LED, or a simulated one).
+/// An on/off output (the board's LED, or a simulated one). Async, as the
+/// Pico W's LED sits behind the Wi-Fi chip.
+#[allow(async_fn_in_trait)]
 pub trait Led {
     /// Switches the LED.
-    fn set(&mut self, on: bool);
+    async fn set(&mut self, on: bool);
 }
 
 /// A temperature source (the RP2040's internal sensor, or a simulation).
@@ -179,7 +181,7 @@ where
                 }
             }
             Next::Led(cmd, ack) => {
-                led.set(cmd.on);
+                led.set(cmd.on).await;
                 report(Report::Led(cmd.on));
                 if let Some(request) = ack {
                     if let Err(e) = client.ack(request, &LedAnswer { ok: true }).await {
