@@ -219,10 +219,14 @@ enum Step {
 /// client.emit("sensor", &(21.5,)).await?;
 /// let answer: (bool,) = client.emit_with_ack("ping", &()).await?;
 /// loop {
-///     if let Event::Message(m) = client.next_event().await? {
-///         if let Some(request) = m.ack_request() {
-///             client.ack(request, &(true,)).await?;
-///         }
+///     // Take what you need out of the event, then answer (the event
+///     // borrows the client's buffers until then).
+///     let request = match client.next_event().await? {
+///         Event::Message(m) if m.is("led") => m.ack_request(),
+///         _ => None,
+///     };
+///     if let Some(request) = request {
+///         client.ack(request, &(true,)).await?;
 ///     }
 /// }
 /// # }

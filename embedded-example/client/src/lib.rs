@@ -3,8 +3,8 @@
 //! WebSocket (`transport=websocket`, no polling).
 //!
 //! - IO: any `embedded-io-async` connection from a [`Connector`]:
-//!   embassy-net ([`EmbassyNetConnector`], feature `embassy-net`) on a
-//!   microcontroller, Tokio ([`TokioConnector`], feature `tokio`) on a PC.
+//!   embassy-net (`EmbassyNetConnector`, feature `embassy-net`) on a
+//!   microcontroller, Tokio (`TokioConnector`, feature `tokio`) on a PC.
 //! - Timers: `embassy-time` (the firmware's time driver, or its `std`
 //!   driver with a generic queue on a PC).
 //! - Memory: see [`Client`]; with the defaults the whole client is one
