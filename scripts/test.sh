@@ -169,10 +169,10 @@ npm_ci() {
 
 install_npm_packages() {
     local dir
-    for dir in codec/tests/interop std-server/tests/js std-server/web; do
+    for dir in codec/tests/interop std-server/tests/js std-server/web embedded-example/client/tests/js; do
         npm_ci "$dir"
     done
-    echo "npm packages: codec/tests/interop std-server/tests/js std-server/web"
+    echo "npm packages: codec/tests/interop std-server/tests/js std-server/web embedded-example/client/tests/js"
 }
 
 # cargo-fuzz builds the libFuzzer targets of fuzz/ (scripts/fuzz.sh). It
@@ -331,6 +331,8 @@ if [ "$QUICK" -eq 0 ]; then
     step qemu "codec no_std cases under QEMU (Cortex-M, thumbv6m)" run_qemu_cases
     step check "fuzz smoke: every target ${FUZZ_SMOKE_SECS}s (scripts/fuzz.sh)" \
         scripts/fuzz.sh smoke "$FUZZ_SMOKE_SECS"
+    step check "firmware builds (Pico W, ESP32-C3) and sizes (scripts/firmware.sh)" \
+        scripts/firmware.sh
 else
     echo
     echo "--quick: skipped the no_std cross builds, the QEMU run and the fuzz smoke run"

@@ -1,0 +1,203 @@
+//! The sensor-device application shared by the firmware examples and the
+//! host example: connect to `/` with `{"device":"<name>"}`, send `sensor`
+//! `{"device","temp_c","uptime_ms"}` with an ack every period, switch the
+//! LED on a `led` event `{"on":bool}` and answer it `{"ok":true}`, and
+//! reconnect forever (the session's backoff).
+
+use crate::client::{Client, Event};
+use crate::connector::Connector;
+use crate::error::Error;
+use embassy_time::{Duration, Instant};
+use oxio_codec::client::{DisconnectReason, Random};
+use serde::{Deserialize, Serialize};
+
+/// An on/off output (the board's LED, or a simulated one). Async, as the
+/// Pico W's LED sits behind the Wi-Fi chip.
+#[allow(async_fn_in_trait)]
+pub trait Led {
+    /// Switches the LED.
+    async fn set(&mut self, on: bool);
+}
+
+/// A temperature source (the RP2040's internal sensor, or a simulation).
+#[allow(async_fn_in_trait)]
+pub trait Thermometer {
+    /// The temperature in °C.
+    async fn read_celsius(&mut self) -> f32;
+}
+
+/// The auth object sent with the CONNECT of `/`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Auth<'a> {
+    /// The device name.
+    pub device: &'a str,
+}
+
+/// One `sensor` event.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Reading<'a> {
+    /// The device name.
+    pub device: &'a str,
+    /// The temperature.
+    pub temp_c: f32,
+    /// Milliseconds since boot.
+    pub uptime_ms: u64,
+}
+
+/// The `led` command.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub struct LedCommand {
+    /// The wanted state.
+    pub on: bool,
+}
+
+/// The answer to a `led` command.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LedAnswer {
+    /// Always true once the LED is set.
+    pub ok: bool,
+}
+
+/// What the application did, for the caller's log (defmt, println...).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Report<'a> {
+    /// `/` is connected.
+    Connected,
+    /// `/` was refused.
+    ConnectError(&'a str),
+    /// `/` was lost.
+    Disconnected(DisconnectReason),
+    /// A reconnection attempt is scheduled.
+    Reconnecting {
+        /// Attempt number.
+        attempt: u32,
+        /// Delay before it.
+        delay_ms: u32,
+    },
+    /// The server stopped answering pings.
+    ServerLost,
+    /// A reading was acknowledged.
+    SensorAcked(f32),
+    /// A reading was not acknowledged.
+    SensorFailed(&'a Error),
+    /// The LED was switched.
+    Led(bool),
+    /// An event other than `led`, or a malformed one.
+    Ignored,
+    /// A call failed (the loop goes on).
+    Failed(&'a Error),
+}
+
+/// What to do after an event, with the client's borrow released.
+enum Next {
+    Tick,
+    Led(LedCommand, Option<oxio_codec::client::AckRequest>),
+    Rejoin,
+    Nothing,
+}
+
+/// Runs the device forever (or until the client is idle and cannot be
+/// restarted): `period` between readings, acks awaited up to `period`.
+pub async fn run<C, R, const RX: usize, const TX: usize, const INBOX: usize>(
+    client: &mut Client<'_, C, R, RX, TX, INBOX>,
+    name: &str,
+    period: Duration,
+    led: &mut impl Led,
+    thermometer: &mut impl Thermometer,
+    report: &mut impl FnMut(Report<'_>),
+) -> Error
+where
+    C: Connector,
+    R: Random,
+{
+    let auth = Auth { device: name };
+    if let Err(e) = client.connect("/", Some(&auth)) {
+        return e;
+    }
+    client.set_ack_timeout_ms(period.as_millis().saturating_sub(500).max(500));
+    let mut next = Instant::now() + period;
+    loop {
+        let what = match client.next_event_until(Some(next)).await {
+            Ok(None) => Next::Tick,
+            Ok(Some(Event::Message(m))) => {
+                if m.is("led") {
+                    match m.args::<LedCommand>() {
+                        Ok(cmd) => Next::Led(cmd, m.ack_request()),
+                        Err(_) => {
+                            report(Report::Ignored);
+                            Next::Nothing
+                        }
+                    }
+                } else {
+                    report(Report::Ignored);
+                    Next::Nothing
+                }
+            }
+            Ok(Some(Event::Connected { .. })) => {
+                report(Report::Connected);
+                Next::Nothing
+            }
+            Ok(Some(Event::ConnectError { message, .. })) => {
+                report(Report::ConnectError(message));
+                Next::Rejoin
+            }
+            Ok(Some(Event::Disconnected { reason, .. })) => {
+                report(Report::Disconnected(reason));
+                if reason == DisconnectReason::ServerDisconnect {
+                    Next::Rejoin
+                } else {
+                    Next::Nothing
+                }
+            }
+            Ok(Some(Event::Reconnecting { attempt, delay_ms })) => {
+                report(Report::Reconnecting { attempt, delay_ms });
+                Next::Nothing
+            }
+            Ok(Some(Event::ServerLost)) => {
+                report(Report::ServerLost);
+                Next::Nothing
+            }
+            Ok(Some(Event::ReconnectFailed)) => Next::Rejoin,
+            Err(Error::Idle) => Next::Rejoin,
+            Err(e) => {
+                report(Report::Failed(&e));
+                Next::Nothing
+            }
+        };
+        match what {
+            Next::Tick => {
+                next = (next + period).max(Instant::now());
+                if !client.is_connected("/") {
+                    continue;
+                }
+                let reading = Reading {
+                    device: name,
+                    temp_c: thermometer.read_celsius().await,
+                    uptime_ms: Instant::now().as_millis(),
+                };
+                match client.emit_with_ack::<_, ()>("sensor", &reading).await {
+                    Ok(()) => report(Report::SensorAcked(reading.temp_c)),
+                    Err(e) => report(Report::SensorFailed(&e)),
+                }
+            }
+            Next::Led(cmd, ack) => {
+                led.set(cmd.on).await;
+                report(Report::Led(cmd.on));
+                if let Some(request) = ack {
+                    if let Err(e) = client.ack(request, &LedAnswer { ok: true }).await {
+                        report(Report::Failed(&e));
+                    }
+                }
+            }
+            Next::Rejoin => {
+                // Refused or dropped by the server: ask again after a pause
+                // (the session abandons such a namespace).
+                embassy_time::Timer::after(period).await;
+                if let Err(e) = client.connect("/", Some(&auth)) {
+                    report(Report::Failed(&e));
+                }
+            }
+            Next::Nothing => {}
+        }
+    }
+}

@@ -1,0 +1,33 @@
+// socket.io 4.x server for the oxio-client tests. Prints "port N" once
+// listening on 127.0.0.1 (port from argv[2], 0 = any); logs "log <json>" lines.
+const { Server } = require("socket.io");
+const http = require("http");
+
+const port = Number(process.argv[2] || 0);
+const httpServer = http.createServer();
+const io = new Server(httpServer, { pingInterval: 300, pingTimeout: 200 });
+const log = (entry) => console.log("log " + JSON.stringify(entry));
+
+io.on("connection", (socket) => {
+  log(["connect", socket.handshake.auth]);
+  socket.emit("hello", socket.handshake.auth);
+  socket.on("sensor", (v, ack) => { log(["sensor", v]); ack(); });
+  socket.on("note", (v) => log(["note", v]));
+  socket.on("add", (a, b, ack) => ack(a + b));
+  socket.on("blob", (buf, ack) => {
+    ack(buf.length);
+    socket.emit("blob", "rev", Buffer.from(buf).reverse());
+  });
+  socket.on("ask", async () => {
+    const answer = await socket.timeout(5000).emitWithAck("led", { on: true });
+    log(["led ack", answer]);
+  });
+});
+io.of("/admin").on("connection", (socket) => {
+  socket.on("who", () => socket.emit("who", "admin"));
+});
+io.of("/closed").use((socket, next) => next(new Error("not authorized")));
+
+httpServer.listen(port, "127.0.0.1", () => {
+  console.log("port " + httpServer.address().port);
+});

@@ -1,0 +1,187 @@
+//! Raspberry Pi Pico W sensor device: Wi-Fi (cyw43), DHCP and DNS
+//! (embassy-net), then `oxio_client::device::run`: `sensor` readings of the
+//! RP2040's internal temperature sensor every 5 s with an ack, the on-board
+//! LED switched by `led` events, reconnection forever.
+//!
+//! Build-time settings (environment variables, defaults in brackets):
+//! `WIFI_SSID` [oxio], `WIFI_PASSWORD` [oxio-password], `SERVER_URL`
+//! [http://192.168.1.10:3000], `DEVICE_NAME` [picow], and
+//! `CYW43_FIRMWARE_DIR` (required: the Wi-Fi blobs, see build.rs).
+
+#![no_std]
+#![no_main]
+
+use cyw43::JoinOptions;
+use cyw43_pio::{PioSpi, DEFAULT_CLOCK_DIVIDER};
+use defmt::{info, unwrap, warn};
+use embassy_executor::Spawner;
+use embassy_net::tcp::client::TcpClientState;
+use embassy_net::{Config as NetConfig, StackResources};
+use embassy_rp::adc::{self, Adc, Async};
+use embassy_rp::clocks::RoscRng;
+use embassy_rp::gpio::{Level, Output};
+use embassy_rp::peripherals::{DMA_CH0, PIO0};
+use embassy_rp::pio::{self, Pio};
+use embassy_rp::{bind_interrupts, dma};
+use embassy_time::{Duration, Timer};
+use oxio_client::device::{self, Led, Report, Thermometer};
+use oxio_client::{Client, EmbassyNetConnector};
+use oxio_codec::client::Config;
+use static_cell::StaticCell;
+use {defmt_rtt as _, panic_probe as _};
+
+const fn or(v: Option<&'static str>, default: &'static str) -> &'static str {
+    match v {
+        Some(s) => s,
+        None => default,
+    }
+}
+
+const WIFI_SSID: &str = or(option_env!("WIFI_SSID"), "oxio");
+const WIFI_PASSWORD: &str = or(option_env!("WIFI_PASSWORD"), "oxio-password");
+const SERVER_URL: &str = or(option_env!("SERVER_URL"), "http://192.168.1.10:3000");
+const DEVICE_NAME: &str = or(option_env!("DEVICE_NAME"), "picow");
+
+bind_interrupts!(struct Irqs {
+    PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;
+    DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>;
+    ADC_IRQ_FIFO => adc::InterruptHandler;
+});
+
+type Connector = EmbassyNetConnector<'static, 1, 1024, 1024>;
+type DeviceClient = Client<'static, Connector, fn() -> u32>;
+
+fn random() -> u32 {
+    RoscRng.next_u64() as u32
+}
+
+#[embassy_executor::task]
+async fn cyw43_task(
+    runner: cyw43::Runner<'static, cyw43::SpiBus<Output<'static>, PioSpi<'static, PIO0, 0>>>,
+) -> ! {
+    runner.run().await
+}
+
+#[embassy_executor::task]
+async fn net_task(mut runner: embassy_net::Runner<'static, cyw43::NetDriver<'static>>) -> ! {
+    runner.run().await
+}
+
+/// The on-board LED, wired to the CYW43's GPIO 0.
+struct PicoLed(cyw43::Control<'static>);
+
+impl Led for PicoLed {
+    async fn set(&mut self, on: bool) {
+        self.0.gpio_set(0, on).await;
+    }
+}
+
+/// The RP2040's internal sensor (ADC channel 4): T = 27 - (V - 0.706) / 0.001721.
+struct InternalSensor {
+    adc: Adc<'static, Async>,
+    channel: adc::Channel<'static>,
+}
+
+impl Thermometer for InternalSensor {
+    async fn read_celsius(&mut self) -> f32 {
+        match self.adc.read(&mut self.channel).await {
+            Ok(raw) => {
+                let volts = f32::from(raw) * 3.3 / 4096.0;
+                27.0 - (volts - 0.706) / 0.001721
+            }
+            Err(_) => f32::NAN,
+        }
+    }
+}
+
+fn log(report: Report<'_>) {
+    match report {
+        Report::Connected => info!("connected to {}", SERVER_URL),
+        Report::ConnectError(m) => warn!("refused: {}", m),
+        Report::Disconnected(r) => warn!("disconnected: {}", r.as_str()),
+        Report::Reconnecting { attempt, delay_ms } => {
+            info!("reconnecting (attempt {}) in {} ms", attempt, delay_ms)
+        }
+        Report::ServerLost => warn!("server lost"),
+        Report::SensorAcked(t) => info!("sensor {} C acknowledged", t),
+        Report::SensorFailed(e) => warn!("sensor not acknowledged: {}", e),
+        Report::Led(on) => info!("led {}", on),
+        Report::Ignored => {}
+        Report::Failed(e) => warn!("error: {}", e),
+    }
+}
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    let p = embassy_rp::init(Default::default());
+
+    let fw = cyw43::aligned_bytes!(concat!(env!("OUT_DIR"), "/43439A0.bin"));
+    let clm = cyw43::aligned_bytes!(concat!(env!("OUT_DIR"), "/43439A0_clm.bin"));
+    let nvram = cyw43::aligned_bytes!(concat!(env!("OUT_DIR"), "/nvram_rp2040.bin"));
+
+    let pwr = Output::new(p.PIN_23, Level::Low);
+    let cs = Output::new(p.PIN_25, Level::High);
+    let mut pio = Pio::new(p.PIO0, Irqs);
+    let spi = PioSpi::new(
+        &mut pio.common,
+        pio.sm0,
+        DEFAULT_CLOCK_DIVIDER,
+        pio.irq0,
+        cs,
+        p.PIN_24,
+        p.PIN_29,
+        dma::Channel::new(p.DMA_CH0, Irqs),
+    );
+    static STATE: StaticCell<cyw43::State> = StaticCell::new();
+    let (net_device, mut control, runner) =
+        cyw43::new(STATE.init(cyw43::State::new()), pwr, spi, fw, nvram).await;
+    spawner.spawn(unwrap!(cyw43_task(runner)));
+    control.init(clm).await;
+    control
+        .set_power_management(cyw43::PowerManagementMode::PowerSave)
+        .await;
+
+    static RESOURCES: StaticCell<StackResources<4>> = StaticCell::new();
+    let (stack, runner) = embassy_net::new(
+        net_device,
+        NetConfig::dhcpv4(Default::default()),
+        RESOURCES.init(StackResources::new()),
+        RoscRng.next_u64(),
+    );
+    spawner.spawn(unwrap!(net_task(runner)));
+
+    while let Err(e) = control
+        .join(WIFI_SSID, JoinOptions::new(WIFI_PASSWORD.as_bytes()))
+        .await
+    {
+        warn!("Wi-Fi join failed ({}), retrying", e);
+        Timer::after(Duration::from_secs(2)).await;
+    }
+    stack.wait_config_up().await;
+    info!("network up; server {}", SERVER_URL);
+
+    static TCP: StaticCell<TcpClientState<1, 1024, 1024>> = StaticCell::new();
+    static CONNECTOR: StaticCell<Connector> = StaticCell::new();
+    let connector = CONNECTOR.init(EmbassyNetConnector::new(stack, TCP.init(TcpClientState::new())));
+    static CLIENT: StaticCell<DeviceClient> = StaticCell::new();
+    let client = match Client::new(&*connector, SERVER_URL, Config::default(), random as fn() -> u32) {
+        Ok(c) => CLIENT.init(c),
+        Err(e) => defmt::panic!("bad SERVER_URL {}: {}", SERVER_URL, e),
+    };
+
+    let mut led = PicoLed(control);
+    let mut sensor = InternalSensor {
+        adc: Adc::new(p.ADC, Irqs, adc::Config::default()),
+        channel: adc::Channel::new_temp_sensor(p.ADC_TEMP_SENSOR),
+    };
+    let error = device::run(
+        client,
+        DEVICE_NAME,
+        Duration::from_secs(5),
+        &mut led,
+        &mut sensor,
+        &mut log,
+    )
+    .await;
+    defmt::panic!("device stopped: {}", error);
+}
