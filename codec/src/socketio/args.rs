@@ -29,7 +29,8 @@ pub(crate) const ALL_ARGS: usize = usize::MAX;
 /// (more than `N` arguments is [`InvalidLength`](crate::json::JsonError::InvalidLength))
 /// and, with `alloc`, `Args<Vec<T>>` (deserialize).
 ///
-/// ```
+#[cfg_attr(feature = "alloc", doc = "```")]
+#[cfg_attr(not(feature = "alloc"), doc = "```ignore")]
 /// use oxio_codec::socketio::{Args, Decoder, Encoder};
 ///
 /// // Decode every argument, whatever their number...
