@@ -329,3 +329,43 @@ fn polling_connect_events_and_violations() {
         srv.stop().await;
     });
 }
+
+/// Regression: packets sent a few ms apart must not wait for the client's
+/// delayed ACK (Nagle's algorithm). Before `service::serve` set
+/// `TCP_NODELAY`, the second of two events 5 ms apart arrived ~40 ms after
+/// the first.
+#[test]
+fn events_sent_apart_are_not_held_back_by_nagle() {
+    run(async {
+        let sio = SocketIo::builder().build();
+        sio.io().ns("/", |s: SocketRef| {
+            s.on("go", |s: SocketRef| async move {
+                for i in 0..4 {
+                    let _ = s.emit("tick", &(i,));
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            });
+        });
+        let config = oxio_server::config::EngineConfig {
+            ping_interval: Duration::from_secs(10),
+            ..sio_config()
+        };
+        let srv = start(config, sio).await;
+        let mut best = Duration::MAX;
+        for _ in 0..3 {
+            let mut ws = Ws::eio4(srv.addr).await;
+            ws.join("40").await;
+            ws.send(r#"42["go"]"#).await;
+            assert_eq!(ws.next_text().await, r#"42["tick",0]"#);
+            let first = tokio::time::Instant::now();
+            for i in 1..4 {
+                assert_eq!(ws.next_text().await, format!(r#"42["tick",{i}]"#));
+            }
+            best = best.min(first.elapsed());
+            ws.close().await;
+        }
+        // 3 gaps of 5 ms; with Nagle the first gap alone is ~40 ms.
+        assert!(best < Duration::from_millis(35), "ticks took {best:?}");
+        srv.stop().await;
+    });
+}
