@@ -251,3 +251,37 @@ fn v4_client_reconnects_after_server_restart_polling() {
         run(reconnect("polling"));
     }
 }
+
+/// Regression: a burst of 1000 emits with acks. Over polling they travel in
+/// a few POSTs and their acks wait for the next GET; with the engine's old
+/// default queue bound (256 messages) the server closed the session
+/// (`forced close`) after the first POST.
+async fn burst(mode: &'static str) {
+    let log = Log::default();
+    let srv = start(sio_config(), interop_app(log.clone())).await;
+    let url = format!("http://{}", srv.addr);
+    let lines = ClientProcess::node("sio_client.js", &args(mode, &url, "burst"))
+        .finish()
+        .await;
+    assert_eq!(
+        step(&lines, "burst"),
+        &json!({"step": "burst", "acked": 1000, "in_order": true, "closed": null})
+    );
+    log.wait_for("disconnect:/:client namespace disconnect")
+        .await;
+    srv.stop().await;
+}
+
+#[test]
+fn v4_client_burst_of_acked_emits_polling() {
+    if ready() {
+        run(burst("polling"));
+    }
+}
+
+#[test]
+fn v4_client_burst_of_acked_emits_websocket() {
+    if ready() {
+        run(burst("websocket"));
+    }
+}

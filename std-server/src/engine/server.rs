@@ -327,7 +327,8 @@ impl Engine {
             self.timing(),
             self.inner.config.max_queued_messages,
             self.inner.clock.now(),
-        );
+        )
+        .with_byte_limit(self.inner.config.max_queued_bytes);
         let info = HandshakeInfo {
             query: parts.uri.query().unwrap_or("").to_owned(),
             headers: parts.headers.clone(),

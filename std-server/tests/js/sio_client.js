@@ -4,7 +4,7 @@
 // a failure is {"error":"..."}. Binary values are printed as {"bin":[bytes]}.
 //
 // Usage: node sio_client.js <http://host:port> <scenario> [websocket|polling|upgrade]
-// Scenarios: basic, namespaces, rooms, reconnect (socket.io-client 4.8.x),
+// Scenarios: basic, namespaces, rooms, reconnect, burst (socket.io-client 4.8.x),
 //            v2 (socket.io-client 2.5.0, Engine.IO v3).
 "use strict";
 
@@ -202,6 +202,26 @@ async function reconnect() {
   await new Promise(() => {}); // ends through process.exit above
 }
 
+/** 1000 emits with acks in one tick: over polling they share POSTs, and
+ * their acks queue on the server until the next GET. */
+async function burst() {
+  const { io } = v4();
+  const socket = io(url, { transports: transports(), forceNew: true, reconnection: false });
+  await once(socket, "connect");
+  let closed = null;
+  socket.on("disconnect", (reason) => (closed = reason));
+  const acks = [];
+  for (let i = 0; i < 1000; i++) acks.push(ask(socket, "echo", i));
+  const all = await Promise.race([Promise.all(acks), sleep(10000).then(() => null)]);
+  out("burst", {
+    acked: all ? all.length : 0,
+    in_order: !!all && all.every((a, i) => a.length === 1 && a[0] === i),
+    closed,
+  });
+  socket.disconnect();
+  await sleep(100);
+}
+
 async function v2() {
   const io2 = require("socket.io-client-v2");
   const opts = { transports: transports(), upgrade: mode === "upgrade", forceNew: true, reconnection: false };
@@ -250,7 +270,7 @@ async function v2() {
   await sleep(100);
 }
 
-const scenarios = { basic, namespaces, rooms, reconnect, v2 };
+const scenarios = { basic, namespaces, rooms, reconnect, burst, v2 };
 if (!scenarios[scenario]) fail("unknown scenario " + scenario);
 scenarios[scenario]()
   .then(() => {
