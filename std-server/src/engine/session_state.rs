@@ -659,7 +659,12 @@ impl SessionState {
                 if let Some(at) = *next_ping {
                     if now >= at {
                         *next_ping = None;
-                        *pong_deadline = Some(now + self.timing.ping_timeout);
+                        // Counted from when the ping was due, as Node's
+                        // timers count (a timer firing a few ms late does
+                        // not push the close later); a ping sent very late
+                        // still leaves the client half the timeout.
+                        let half = self.timing.ping_timeout / 2;
+                        *pong_deadline = Some((at + self.timing.ping_timeout).max(now + half));
                         self.outbox.push_back(OutPacket::Ping);
                     }
                 }
@@ -776,6 +781,16 @@ mod tests {
         assert_eq!(events(&mut s), [Event::Closed(CloseReason::PingTimeout)]);
         assert!(s.is_finished());
         assert_eq!(s.handle_get(at(501)), GetOutcome::Gone);
+    }
+
+    #[test]
+    fn v4_pong_deadline_counts_from_the_due_ping() {
+        let mut s = polling(Version::V4);
+        s.handle_timeout(at(302)); // the timer fired 2 ms late
+        assert_eq!(s.poll_timeout(), Some(at(500)));
+        let mut s = polling(Version::V4);
+        s.handle_timeout(at(450)); // very late: the client keeps half the timeout
+        assert_eq!(s.poll_timeout(), Some(at(550)));
     }
 
     #[test]
