@@ -22,6 +22,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use oxio_codec::socketio::Args;
 use oxio_server::config::{Cors, EngineConfig};
 use oxio_server::engine::{CloseReason, Engine, EngineHandler, Message, Session};
@@ -32,6 +33,8 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 const PING_INTERVAL: Duration = Duration::from_millis(300);
 const PING_TIMEOUT: Duration = Duration::from_millis(200);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+/// See [`on_connect`].
+const AUTH_DELAY: Duration = Duration::from_millis(10);
 
 /// The Engine.IO half: sends every message back to its session.
 struct Echo;
@@ -163,10 +166,21 @@ impl<'de> Deserialize<'de> for Arg {
 
 /// The Socket.IO half: `auth` on connect, `message` → `message-back`,
 /// `message-with-ack` acked with its arguments.
+///
+/// `auth` goes out 10 ms after the CONNECT reply, not in the same write.
+/// The suite's `waitFor` adds its listener only once the previous frame
+/// has been handled, so two frames that reach it in one TCP read lose the
+/// second. Node's server happens to write them apart (it sends packets
+/// queued during a write after that write's callback); oxio writes every
+/// frame queued at that moment at once.
 fn on_connect(socket: SocketRef, Data(auth): Data<serde_json::Value>) {
-    if let Err(e) = socket.emit("auth", &(auth,)) {
-        tracing::warn!(error = %e, "auth not sent");
-    }
+    let s = socket.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(AUTH_DELAY).await;
+        if let Err(e) = s.emit("auth", &(auth,)) {
+            tracing::warn!(error = %e, "auth not sent");
+        }
+    });
     socket.on(
         "message",
         |s: SocketRef, Data(Args(args)): Data<Args<Vec<Arg>>>| {
@@ -213,7 +227,7 @@ fn port_from_args() -> Result<u16, String> {
     Ok(port)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -239,6 +253,12 @@ async fn main() -> std::io::Result<()> {
         .layer(sio_engine.layer());
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
     tracing::info!(addr = ?listener.local_addr().ok(), "listening");
+    // No Nagle, as Node: small packets go out at once.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let engines = [eio.clone(), sio_engine.clone()];
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let notify = stopping.clone();

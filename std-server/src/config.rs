@@ -151,8 +151,18 @@ pub struct EngineConfig {
     pub allow_eio3: bool,
     /// Most messages one session may have queued for its client before
     /// [`send`](crate::engine::SessionHandle::send) reports `Full`. Not a
-    /// Node option (Node buffers without bound). Default 256.
+    /// Node option (Node buffers without bound). Default 4096: a polling
+    /// client's POST may carry hundreds of events whose acks all wait for
+    /// its next GET (socket.io-client sends a burst of emits in one POST),
+    /// so this must exceed the bursts clients send, not just what a
+    /// WebSocket writer has in flight.
     pub max_queued_messages: usize,
+    /// Most payload bytes one session may have queued for its client before
+    /// [`send`](crate::engine::SessionHandle::send) reports `Full` (the
+    /// message that crosses it is still queued). With
+    /// `max_queued_messages`, this bounds a slow reader's memory whatever
+    /// its messages' size. Not a Node option. Default 16 MiB.
+    pub max_queued_bytes: usize,
     /// How long a server-closed polling session keeps its sid to give the
     /// client's next GET the final `6`,`1` (Node's `closeTimeout`). Default 30 s.
     pub close_linger: Duration,
@@ -174,7 +184,8 @@ impl Default for EngineConfig {
             allow_request: None,
             cookie: None,
             allow_eio3: false,
-            max_queued_messages: 256,
+            max_queued_messages: 4096,
+            max_queued_bytes: 16 << 20,
             close_linger: Duration::from_millis(30_000),
         }
     }
@@ -200,6 +211,7 @@ impl fmt::Debug for EngineConfig {
             .field("cookie", &self.cookie)
             .field("allow_eio3", &self.allow_eio3)
             .field("max_queued_messages", &self.max_queued_messages)
+            .field("max_queued_bytes", &self.max_queued_bytes)
             .field("close_linger", &self.close_linger)
             .finish()
     }

@@ -4,17 +4,25 @@
 //! ([`listen`], [`serve`]) with graceful shutdown.
 //!
 //! With axum, layer the router and serve it with `axum::serve` (which
-//! enables HTTP upgrades, needed for WebSocket):
+//! enables HTTP upgrades, needed for WebSocket). Turn Nagle's algorithm
+//! off, as [`serve`] and Node do: otherwise a small packet sent while the
+//! previous one is unacknowledged can wait up to 40 ms for a delayed ACK.
 //!
 //! ```no_run
 //! # use oxio_server::{config::EngineConfig, engine::*};
 //! # struct H; impl EngineHandler for H { fn on_open(&self, _: Session) {} fn on_message(&self, _: &Session, _: Message) {} fn on_close(&self, _: &Session, _: CloseReason) {} }
 //! # async fn run() -> std::io::Result<()> {
+//! use axum::serve::ListenerExt;
+//!
 //! let engine = Engine::new(EngineConfig::default(), H);
 //! let app = axum::Router::new()
 //!     .route("/health", axum::routing::get(|| async { "ok" }))
 //!     .layer(engine.layer());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000")
+//!     .await?
+//!     .tap_io(|tcp| {
+//!         let _ = tcp.set_nodelay(true);
+//!     });
 //! axum::serve(listener, app).await
 //! # }
 //! ```
@@ -193,8 +201,8 @@ pub async fn listen(addr: impl ToSocketAddrs, engine: Engine) -> std::io::Result
     Ok(())
 }
 
-/// Serves `engine` alone (HTTP/1.1 with upgrades) on `listener` until
-/// `signal` resolves. Then: stops accepting, closes every session with
+/// Serves `engine` alone (HTTP/1.1 with upgrades, `TCP_NODELAY` on every
+/// connection) on `listener` until `signal` resolves. Then: stops accepting, closes every session with
 /// `server shutting down` (held polls answered, WebSockets closed), lets
 /// open connections finish their current exchange (at most 5 s), and
 /// returns. The peer address reaches [`HandshakeInfo`](crate::engine::HandshakeInfo).
@@ -226,6 +234,12 @@ pub async fn serve(listener: TcpListener, engine: Engine, signal: impl Future<Ou
                         continue;
                     }
                 };
+                // No Nagle (as Node's HTTP server): a small frame written
+                // while the previous one is unacknowledged would otherwise
+                // wait for the peer's delayed ACK, up to 40 ms.
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                }
                 let service = service.clone();
                 let close_rx = close_rx.clone();
                 connections.spawn(serve_connection(stream, peer, service, close_rx));

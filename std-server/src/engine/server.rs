@@ -327,7 +327,8 @@ impl Engine {
             self.timing(),
             self.inner.config.max_queued_messages,
             self.inner.clock.now(),
-        );
+        )
+        .with_byte_limit(self.inner.config.max_queued_bytes);
         let info = HandshakeInfo {
             query: parts.uri.query().unwrap_or("").to_owned(),
             headers: parts.headers.clone(),
@@ -523,6 +524,9 @@ impl Drop for PostGuard {
 async fn poll_get(session: Arc<SessionShared>) -> Response<Bytes> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let outcome = session.with(|inner, now| {
+        // Deadlines already due apply first (the timer task may not have
+        // run yet): a GET after the ping timeout finds the session gone.
+        inner.state.handle_timeout(now);
         let outcome = inner.state.handle_get(now);
         if outcome == GetOutcome::Wait {
             inner.poll_waiter = Some(tx);

@@ -204,6 +204,10 @@ pub(crate) struct SessionState {
     queued_messages: usize,
     /// Most `Message`s `outbox` may hold.
     queue_limit: usize,
+    /// Payload bytes of the `Message`s in `outbox`.
+    queued_bytes: usize,
+    /// Most payload bytes `outbox` may hold (one message may cross it).
+    byte_limit: usize,
     /// Packets for the probing WebSocket (`3probe`).
     probe_out: VecDeque<OutPacket>,
     /// A GET is being held.
@@ -251,6 +255,8 @@ impl SessionState {
             outbox,
             queued_messages: 0,
             queue_limit,
+            queued_bytes: 0,
+            byte_limit: usize::MAX,
             probe_out: VecDeque::new(),
             poll_pending: false,
             poll_final: None,
@@ -285,6 +291,12 @@ impl SessionState {
         ) && !self.poll_pending
     }
 
+    /// Also bounds the queue by payload bytes (default: no byte bound).
+    pub(crate) fn with_byte_limit(mut self, bytes: usize) -> Self {
+        self.byte_limit = bytes;
+        self
+    }
+
     /// Whether a WebSocket is probing (an upgrade is in progress).
     pub(crate) fn is_probing(&self) -> bool {
         self.probe != Probe::None
@@ -296,10 +308,15 @@ impl SessionState {
         if !self.is_open() {
             return Err(SendError::Closed(msg));
         }
-        if self.queued_messages >= self.queue_limit {
+        if self.queued_messages >= self.queue_limit || self.queued_bytes >= self.byte_limit {
             return Err(SendError::Full(msg));
         }
+        let len = match &msg {
+            Message::Text(t) => t.as_bytes().len(),
+            Message::Binary(b) => b.len(),
+        };
         self.queued_messages = self.queued_messages.saturating_add(1);
+        self.queued_bytes = self.queued_bytes.saturating_add(len);
         self.outbox.push_back(OutPacket::Message(msg));
         Ok(())
     }
@@ -593,6 +610,7 @@ impl SessionState {
         self.events.push_back(Event::Closed(reason));
         self.outbox.clear();
         self.queued_messages = 0;
+        self.queued_bytes = 0;
         self.probe = Probe::None;
         self.probe_out.clear();
         if self.poll_pending && !held_answer.is_empty() {
@@ -614,6 +632,7 @@ impl SessionState {
                     };
                     self.outbox.clear();
                     self.queued_messages = 0;
+                    self.queued_bytes = 0;
                 }
                 return;
             }
@@ -640,7 +659,12 @@ impl SessionState {
                 if let Some(at) = *next_ping {
                     if now >= at {
                         *next_ping = None;
-                        *pong_deadline = Some(now + self.timing.ping_timeout);
+                        // Counted from when the ping was due, as Node's
+                        // timers count (a timer firing a few ms late does
+                        // not push the close later); a ping sent very late
+                        // still leaves the client half the timeout.
+                        let half = self.timing.ping_timeout / 2;
+                        *pong_deadline = Some((at + self.timing.ping_timeout).max(now + half));
                         self.outbox.push_back(OutPacket::Ping);
                     }
                 }
@@ -711,6 +735,7 @@ impl SessionState {
 
     fn drain_outbox(&mut self) -> Vec<OutPacket> {
         self.queued_messages = 0;
+        self.queued_bytes = 0;
         self.outbox.drain(..).collect()
     }
 }
@@ -756,6 +781,16 @@ mod tests {
         assert_eq!(events(&mut s), [Event::Closed(CloseReason::PingTimeout)]);
         assert!(s.is_finished());
         assert_eq!(s.handle_get(at(501)), GetOutcome::Gone);
+    }
+
+    #[test]
+    fn v4_pong_deadline_counts_from_the_due_ping() {
+        let mut s = polling(Version::V4);
+        s.handle_timeout(at(302)); // the timer fired 2 ms late
+        assert_eq!(s.poll_timeout(), Some(at(500)));
+        let mut s = polling(Version::V4);
+        s.handle_timeout(at(450)); // very late: the client keeps half the timeout
+        assert_eq!(s.poll_timeout(), Some(at(550)));
     }
 
     #[test]
@@ -864,6 +899,18 @@ mod tests {
             s.take_poll_response(),
             Some(vec![OutPacket::Message(text("d"))])
         );
+    }
+
+    #[test]
+    fn byte_bound_reports_full_and_frees_after_flush() {
+        let mut s = polling(Version::V4).with_byte_limit(5);
+        s.send(text("abc")).unwrap();
+        // The message that crosses the bound is still queued.
+        s.send(Message::Binary(bytes::Bytes::from_static(b"abc")))
+            .unwrap();
+        assert_eq!(s.send(text("x")), Err(SendError::Full(text("x"))));
+        assert!(matches!(s.handle_get(at(1)), GetOutcome::Respond(p) if p.len() == 2));
+        assert_eq!(s.send(text("y")), Ok(()));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! (with the skip/fail rule for missing installs).
 #![allow(dead_code)]
 
+pub mod app;
 #[path = "../engine_support/mod.rs"]
 pub mod http;
 
