@@ -175,6 +175,24 @@ install_npm_packages() {
     echo "npm packages: codec/tests/interop std-server/tests/js std-server/web embedded-example/client/tests/js"
 }
 
+# PyPI packages for the python-socketio interop tests, in a venv outside the
+# clone (again when requirements.txt changes).
+install_python_packages() {
+    local venv="${OXIO_PY_VENV:-$HOME/.cache/oxio/py-venv}" req=std-server/tests/py/requirements.txt
+    command -v python3 >/dev/null 2>&1 || die "python3 not found: install Python 3"
+    if [ -f "$venv/.oxio-req-stamp" ] && cmp -s "$req" "$venv/.oxio-req-stamp"; then
+        echo "python packages: $venv"
+        return
+    fi
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -m venv "$venv" || die "python3 -m venv $venv failed (apt-get install python3-venv?)"
+    fi
+    "$venv/bin/pip" install -q -r "$req" || die "pip install -r $req failed"
+    cp "$req" "$venv/.oxio-req-stamp"
+    echo "python packages: $venv"
+}
+export OXIO_PY_VENV="${OXIO_PY_VENV:-$HOME/.cache/oxio/py-venv}"
+
 # cargo-fuzz builds the libFuzzer targets of fuzz/ (scripts/fuzz.sh). It
 # wants nightly; without a nightly toolchain scripts/fuzz.sh falls back to
 # the default one with RUSTC_BOOTSTRAP=1, so install with that one then.
@@ -197,6 +215,7 @@ install_all() {
     install_rustfmt
     install_clippy
     install_npm_packages
+    install_python_packages
     if [ "$QUICK" -eq 0 ]; then
         install_rust_targets
         install_qemu_system_arm
