@@ -136,3 +136,30 @@ fn a_fixed_capacity_store_bounds_attachments_without_alloc() {
     let (b,): (Binary,) = p.args().unwrap();
     assert_eq!(b.0, b"b");
 }
+
+#[test]
+fn a_completed_packet_views_the_same_fields_as_a_fresh_decode() {
+    // The frame is an inline buffer that moves into `Complete`: the packet
+    // must still be read from the moved frame, field for field.
+    let frames = [
+        r#"2/chat,7["m",{"a":1}]"#,
+        r#"2/,["m"]"#,
+        "0",
+        r#"3/x,4[1,"2"]"#,
+        r#"51-/bin,9["m",{"_placeholder":true,"num":0}]"#,
+    ];
+    for frame in frames {
+        let mut r: Reassembler<heapless::String<64>, Vec<u8>, Vec<Vec<u8>>> =
+            Reassembler::new(Decoder::default());
+        let owned: heapless::String<64> = heapless::String::try_from(frame).unwrap();
+        let done = match r.on_text(owned, T0).unwrap() {
+            Some(done) => done,
+            None => r.on_binary(vec![7], T0).unwrap().unwrap(),
+        };
+        let fresh = Decoder::default().decode(frame).unwrap();
+        let p = done.packet().unwrap();
+        assert_eq!(p, fresh, "{frame}");
+        assert_eq!(p.namespace(), fresh.namespace(), "{frame}");
+        assert_eq!(p.payload(), fresh.payload(), "{frame}");
+    }
+}

@@ -257,6 +257,74 @@ impl<'a> Packet<'a> {
     }
 }
 
+/// Where a decoded packet's borrowed parts lie in its frame, so a packet
+/// kept with its owned frame (see [`Complete`](super::Complete)) can be
+/// viewed again without decoding it a second time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    version: Version,
+    packet_type: PacketType,
+    /// `None` for the implicit `/`.
+    namespace: Option<(usize, usize)>,
+    ack_id: Option<u64>,
+    attachment_count: usize,
+    payload: Option<(usize, usize)>,
+    max_depth: usize,
+}
+
+/// The offset range of `part` inside `frame`, if it lies there.
+fn span(frame: &str, part: &str) -> Option<(usize, usize)> {
+    let start = (part.as_ptr() as usize).checked_sub(frame.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= frame.len()).then_some((start, end))
+}
+
+impl<'a> Packet<'a> {
+    /// Records where this packet's parts lie in `frame`, the text it was
+    /// decoded from; `None` if they do not lie there.
+    pub(crate) fn layout(&self, frame: &str) -> Option<Layout> {
+        let namespace = match self.namespace {
+            "/" if span(frame, self.namespace).is_none() => None,
+            ns => Some(span(frame, ns)?),
+        };
+        let payload = match self.payload {
+            None => None,
+            Some(p) => Some(span(frame, p)?),
+        };
+        Some(Layout {
+            version: self.version,
+            packet_type: self.packet_type,
+            namespace,
+            ack_id: self.ack_id,
+            attachment_count: self.attachment_count,
+            payload,
+            max_depth: self.max_depth,
+        })
+    }
+
+    /// Views `frame` again as the packet `layout` was taken from, without
+    /// decoding; `None` if the ranges do not fit `frame`.
+    pub(crate) fn from_layout(frame: &'a str, layout: &Layout) -> Option<Self> {
+        let namespace = match layout.namespace {
+            None => "/",
+            Some((start, end)) => frame.get(start..end)?,
+        };
+        let payload = match layout.payload {
+            None => None,
+            Some((start, end)) => Some(frame.get(start..end)?),
+        };
+        Some(Packet::from_parts(
+            layout.version,
+            layout.packet_type,
+            namespace,
+            layout.ack_id,
+            layout.attachment_count,
+            payload,
+            layout.max_depth,
+        ))
+    }
+}
+
 impl PartialEq for Packet<'_> {
     /// Header fields and payload bytes; attachments are not compared.
     fn eq(&self, other: &Self) -> bool {

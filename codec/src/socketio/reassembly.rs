@@ -9,7 +9,7 @@
 //! come. Frames are held as the driver's own buffer type (`Bytes`, `Vec`,
 //! a pool slot...): nothing is copied.
 
-use super::packet::Packet;
+use super::packet::{Layout, Packet};
 use super::{Decoder, Error};
 use crate::json::de::Attachments;
 use crate::Instant;
@@ -55,6 +55,7 @@ impl<B> AttachmentStore<B> for alloc::vec::Vec<B> {
 #[derive(Debug)]
 struct Pending<T> {
     text: T,
+    layout: Option<Layout>,
     expected: usize,
     bytes: usize,
     deadline: Instant,
@@ -110,9 +111,11 @@ impl<T: AsRef<str>, B: AsRef<[u8]>, S: AttachmentStore<B>> Reassembler<T, B, S> 
         }
         let packet = self.decoder.decode(text.as_ref())?;
         let expected = packet.attachment_count();
+        let layout = packet.layout(text.as_ref());
         if expected == 0 {
             return Ok(Some(Complete {
                 text,
+                layout,
                 attachments: S::default(),
                 decoder: self.decoder,
             }));
@@ -125,6 +128,7 @@ impl<T: AsRef<str>, B: AsRef<[u8]>, S: AttachmentStore<B>> Reassembler<T, B, S> 
         }
         self.pending = Some(Pending {
             text,
+            layout,
             expected,
             bytes: 0,
             deadline: now + self.decoder.limits.attachment_timeout_ms,
@@ -157,12 +161,13 @@ impl<T: AsRef<str>, B: AsRef<[u8]>, S: AttachmentStore<B>> Reassembler<T, B, S> 
         if self.store.as_items().len() < expected {
             return Ok(None);
         }
-        let text = match self.pending.take() {
-            Some(p) => p.text,
+        let (text, layout) = match self.pending.take() {
+            Some(p) => (p.text, p.layout),
             None => return Err(Error::UnexpectedBinary),
         };
         Ok(Some(Complete {
             text,
+            layout,
             attachments: core::mem::take(&mut self.store),
             decoder: self.decoder,
         }))
@@ -196,6 +201,8 @@ impl<T: AsRef<str>, B: AsRef<[u8]>, S: AttachmentStore<B>> Reassembler<T, B, S> 
 #[derive(Debug)]
 pub struct Complete<T, S> {
     text: T,
+    /// The header decoded in `on_text`, so `packet()` need not decode again.
+    layout: Option<Layout>,
     attachments: S,
     decoder: Decoder,
 }
@@ -206,7 +213,17 @@ impl<T: AsRef<str>, S> Complete<T, S> {
     where
         S: Attachments,
     {
-        let packet = self.decoder.decode(self.text.as_ref())?;
+        let text = self.text.as_ref();
+        // The frame was validated in `on_text`; decode again only if the
+        // owned frame no longer matches the recorded layout.
+        let packet = match self
+            .layout
+            .as_ref()
+            .and_then(|l| Packet::from_layout(text, l))
+        {
+            Some(p) => p,
+            None => self.decoder.decode(text)?,
+        };
         Ok(packet.with_attachments(&self.attachments))
     }
 
