@@ -152,6 +152,32 @@ install_qemu_system_arm() {
     echo "qemu: $(qemu-system-arm --version | head -n 1)"
 }
 
+# Debian programs the tests start themselves on 127.0.0.1: headless Chromium
+# for the demo page, redis-server for the Redis adapter, nginx for the
+# sticky-session test. apt_program COMMAND PACKAGE installs PACKAGE when
+# COMMAND is not on PATH (or not at the given path).
+apt_program() {
+    local cmd="$1" pkg="$2"
+    if ! command -v "$cmd" >/dev/null 2>&1; then
+        echo "installing $pkg"
+        apt_install "$pkg"
+        command -v "$cmd" >/dev/null 2>&1 || die "$cmd is still not found after installing $pkg"
+    fi
+    echo "$pkg: $(command -v "$cmd")"
+}
+
+install_test_programs() {
+    apt_program /usr/bin/chromium chromium
+    apt_program redis-server redis-server
+    # nginx lives in /usr/sbin, which is not on every PATH.
+    if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+        echo "installing nginx"
+        apt_install nginx
+    fi
+    [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || die "nginx is still not found after installing it"
+    echo "nginx: $(command -v nginx || echo /usr/sbin/nginx)"
+}
+
 # npm packages for the interop tests, installed into each test folder from
 # its committed package-lock.json (again when the lockfile changes).
 npm_ci() {
@@ -216,6 +242,7 @@ install_all() {
     install_clippy
     install_npm_packages
     install_python_packages
+    install_test_programs
     if [ "$QUICK" -eq 0 ]; then
         install_rust_targets
         install_qemu_system_arm
