@@ -262,8 +262,18 @@ fn now() -> oxio_codec::Instant {
     oxio_codec::Instant::from_millis(EInstant::now().as_millis())
 }
 
+/// The session's deadlines saturate at `u64::MAX` ms (a server may announce
+/// an absurd pingInterval); `EInstant::from_millis` multiplies by the tick
+/// rate and would overflow, so anything beyond ~584 years (at 1 MHz) is
+/// `EInstant::MAX`: the far future stays the far future.
 fn to_embassy(i: oxio_codec::Instant) -> EInstant {
-    EInstant::from_millis(i.as_millis())
+    const FAR_MS: u64 = u64::MAX / embassy_time::TICK_HZ;
+    let ms = i.as_millis();
+    if ms >= FAR_MS {
+        EInstant::MAX
+    } else {
+        EInstant::from_millis(ms)
+    }
 }
 
 fn xorshift(state: &mut u32) -> u32 {
