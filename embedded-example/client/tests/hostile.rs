@@ -1014,3 +1014,45 @@ async fn connect_error_with_odd_payloads() {
         );
     }
 }
+
+// ------------------------------------------------ a server that stops --
+
+/// The server stops reading (and sending) after the join while the
+/// application keeps emitting: once the TCP buffers are full a write can
+/// no longer complete, and the heartbeat (pingInterval 300 + pingTimeout
+/// 200) must still end the connection instead of the emit hanging.
+#[tokio::test(flavor = "current_thread")]
+async fn server_that_stops_reading_is_lost_by_the_heartbeat() {
+    let srv = first_hostile(|mut p| async move {
+        p.upgrade().await;
+        p.text(r#"0{"sid":"s","upgrades":[],"pingInterval":300,"pingTimeout":200}"#)
+            .await;
+        assert_eq!(p.recv_text().await, "40");
+        p.text(r#"40{"sid":"a"}"#).await;
+        // Holds the connection, reads nothing.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+    let mut c = client_for(&srv, config());
+    assert_eq!(next(&mut c).await, "connected /");
+    let blob = "x".repeat(1000);
+    let started = Instant::now();
+    let mut sent = 0usize;
+    while c.is_connected("/") && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::timeout(WAIT, c.emit("blob", &(&blob,)))
+            .await
+            .expect("emit hung on a server that stopped reading")
+            .unwrap();
+        sent += 1;
+    }
+    eprintln!("{sent} emits before the loss, {:?}", started.elapsed());
+    let (events, _) = until_rejoined(&mut c, &srv).await;
+    assert_eq!(
+        events,
+        [
+            "server_lost",
+            "disconnected / ping timeout",
+            "reconnecting",
+            "connected /"
+        ]
+    );
+}
