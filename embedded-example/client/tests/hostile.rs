@@ -113,6 +113,7 @@ impl Hostile {
                         let peer = Peer {
                             s,
                             buf: Vec::new(),
+                            last_request: String::new(),
                             index,
                             log: l.clone(),
                         };
@@ -181,6 +182,8 @@ const WAIT: Duration = Duration::from_secs(10);
 struct Peer {
     s: TcpStream,
     buf: Vec<u8>,
+    /// The last request head read by `request`.
+    last_request: String,
     index: usize,
     log: Log,
 }
@@ -231,7 +234,8 @@ impl Peer {
         loop {
             if let Some(p) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 let head: Vec<u8> = self.buf.drain(..p + 4).collect();
-                return String::from_utf8(head).unwrap();
+                self.last_request = String::from_utf8(head).unwrap();
+                return self.last_request.clone();
             }
             let want = self.buf.len() + 1;
             assert!(want < 16 * 1024, "request head too long");
@@ -1055,4 +1059,97 @@ async fn server_that_stops_reading_is_lost_by_the_heartbeat() {
             "connected /"
         ]
     );
+}
+
+/// Servers that go silent: no HTTP answer at all, or no Engine.IO `open`
+/// after the upgrade. The connect timeout (500 ms here) ends each attempt.
+#[tokio::test(flavor = "current_thread")]
+async fn silent_servers_hit_the_connect_timeout() {
+    for (name, upgrade) in [("no HTTP answer", false), ("no open packet", true)] {
+        let srv = first_hostile(move |mut p| async move {
+            let _ = p.request().await;
+            if upgrade {
+                // A correct 101, then nothing.
+                let response = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+                    Peer::accept(&p.last_request)
+                );
+                p.send(response.as_bytes()).await;
+            }
+            p.drain().await;
+        });
+        let started = Instant::now();
+        let mut c = client_for(
+            &srv,
+            Config {
+                connect_timeout_ms: Some(500),
+                ..fast()
+            },
+        );
+        let (events, error) = until_rejoined(&mut c, &srv).await;
+        assert_eq!(events, ["reconnecting", "connected /"], "{name}");
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(500), "{name}: {took:?}");
+        if upgrade {
+            // The session closed it (no transport error to report).
+            assert_eq!(error, None, "{name}");
+        } else {
+            assert_eq!(error, Some(Error::ConnectTimeout), "{name}");
+        }
+    }
+}
+
+/// WebSocket control frames: a ping is answered with a pong carrying the
+/// same payload; a close frame ends the connection (reconnection); a ping
+/// longer than 125 bytes (RFC 6455 §5.5) is a protocol error.
+#[tokio::test(flavor = "current_thread")]
+async fn websocket_control_frames() {
+    let srv = Hostile::start(|mut p| async move {
+        p.join().await;
+        p.send(&frame(0x9, b"are you there")).await;
+        let pong = p.recv().await;
+        p.note(format!("{pong:?}"));
+    });
+    let mut c = client_for(&srv, config());
+    assert_eq!(next(&mut c).await, "connected /");
+    let _ = tokio::time::timeout(WAIT, c.next_event_until(Some(soon(300)))).await;
+    wait_note(
+        &srv,
+        &format!("{:?}", Some((0xAu8, b"are you there".to_vec()))),
+    )
+    .await;
+    drop(c);
+
+    let cases: [(&str, Vec<u8>, Error); 2] = [
+        ("close", frame(0x8, &[0x03, 0xE8]), Error::Closed),
+        (
+            "ping of 126 bytes",
+            frame(0x9, &[b'p'; 126]),
+            Error::WebSocket,
+        ),
+    ];
+    for (name, control, expected) in cases {
+        let control = Arc::new(control);
+        let srv = first_hostile(move |mut p| {
+            let control = control.clone();
+            async move {
+                p.join().await;
+                p.send(&control).await;
+                p.drain().await;
+            }
+        });
+        let mut c = client_for(&srv, config());
+        let (events, error) = until_rejoined(&mut c, &srv).await;
+        assert_eq!(
+            events,
+            [
+                "connected /",
+                "disconnected / transport close",
+                "reconnecting",
+                "connected /"
+            ],
+            "{name}"
+        );
+        assert_eq!(error, Some(expected), "{name}");
+    }
 }
