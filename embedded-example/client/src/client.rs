@@ -262,8 +262,18 @@ fn now() -> oxio_codec::Instant {
     oxio_codec::Instant::from_millis(EInstant::now().as_millis())
 }
 
+/// The session's deadlines saturate at `u64::MAX` ms (a server may announce
+/// an absurd pingInterval); `EInstant::from_millis` multiplies by the tick
+/// rate and would overflow, so anything beyond ~584 years (at 1 MHz) is
+/// `EInstant::MAX`: the far future stays the far future.
 fn to_embassy(i: oxio_codec::Instant) -> EInstant {
-    EInstant::from_millis(i.as_millis())
+    const FAR_MS: u64 = u64::MAX / embassy_time::TICK_HZ;
+    let ms = i.as_millis();
+    if ms >= FAR_MS {
+        EInstant::MAX
+    } else {
+        EInstant::from_millis(ms)
+    }
 }
 
 fn xorshift(state: &mut u32) -> u32 {
@@ -613,9 +623,13 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
             // A masked close frame without payload, best effort.
             let mask = xorshift(&mut self.rng).to_be_bytes();
             let frame = [0x88, 0x80, mask[0], mask[1], mask[2], mask[3]];
+            // Bounded: a server that stopped reading must not hold us here.
             self.busy = true;
-            let _ = conn.write_all(&frame).await;
-            let _ = conn.flush().await;
+            let _ = embassy_time::with_timeout(CLOSE_WRITE_TIMEOUT, async {
+                conn.write_all(&frame).await?;
+                conn.flush().await
+            })
+            .await;
             self.busy = false;
         }
         self.conn = None;
@@ -697,13 +711,10 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
                 return;
             };
             self.busy = true;
-            let r = match conn.write_all(bytes).await {
-                Ok(()) => conn.flush().await,
-                Err(e) => Err(e),
-            };
+            let r = write_timed(conn, &mut self.session, bytes).await;
             self.busy = false;
             if let Err(e) = r {
-                self.lose(io_kind(e));
+                self.lose(e);
                 return;
             }
         }
@@ -904,12 +915,11 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
                     self.conn.as_mut(),
                 ) {
                     self.busy = true;
-                    let r = conn
-                        .write_all(pong.get(start..6 + len).unwrap_or(&[]))
-                        .await;
+                    let bytes = pong.get(start..6 + len).unwrap_or(&[]);
+                    let r = write_timed(conn, &mut self.session, bytes).await;
                     self.busy = false;
                     if let Err(e) = r {
-                        self.lose(io_kind(e));
+                        self.lose(e);
                         return Some(Step::Progress);
                     }
                 }
@@ -927,6 +937,54 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
         self.rx_start = pe;
         Some(Step::Progress)
     }
+}
+
+/// How long the best-effort close frame may take to go out.
+const CLOSE_WRITE_TIMEOUT: embassy_time::Duration = embassy_time::Duration::from_secs(1);
+
+/// Writes (and flushes) `bytes` whole while the session's timers keep
+/// running: a server that stops reading fills the TCP buffers and a write
+/// never completes, so each due timer is handled meanwhile, and once the
+/// session has given the connection up (heartbeat lost) the write is
+/// abandoned with `Io(TimedOut)`: the caller drops the connection.
+async fn write_timed<W: Write, R: Random>(
+    conn: &mut W,
+    session: &mut ClientSession<R>,
+    bytes: &[u8],
+) -> Result<(), Error> {
+    let mut rest = bytes;
+    let mut flushed = false;
+    while !flushed {
+        let deadline = session.poll_timeout().map(to_embassy);
+        let timer = async {
+            match deadline {
+                Some(d) => Timer::at(d).await,
+                None => core::future::pending().await,
+            }
+        };
+        let io = async {
+            if rest.is_empty() {
+                conn.flush().await.map(|()| None)
+            } else {
+                conn.write(rest).await.map(Some)
+            }
+        };
+        match select(io, timer).await {
+            Either::First(Ok(None)) => flushed = true,
+            Either::First(Ok(Some(0))) => {
+                return Err(Error::Io(embedded_io_async::ErrorKind::WriteZero))
+            }
+            Either::First(Ok(Some(n))) => rest = rest.get(n..).unwrap_or(&[]),
+            Either::First(Err(e)) => return Err(io_kind(e)),
+            Either::Second(()) => {
+                session.handle_timeout(now());
+                if !session.is_open() {
+                    return Err(Error::Io(embedded_io_async::ErrorKind::TimedOut));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Connects, sends the upgrade request and checks the answer. Returns the
