@@ -32,7 +32,10 @@ fn main() {
         let from = dir.join(blob);
         println!("cargo:rerun-if-changed={}", from.display());
         if let Err(e) = fs::copy(&from, out.join(blob)) {
-            panic!("\n\nCYW43_FIRMWARE_DIR={}: cannot read {blob}: {e}\n\n", dir.display());
+            panic!(
+                "\n\nCYW43_FIRMWARE_DIR={}: cannot read {blob}: {e}\n\n",
+                dir.display()
+            );
         }
     }
 

@@ -19,7 +19,9 @@ use esp_hal::rng::Rng;
 use esp_hal::timer::timg::TimerGroup;
 use esp_hal::tsens::{self, TemperatureSensor};
 use esp_radio::wifi::sta::StationConfig;
-use esp_radio::wifi::{AuthenticationMethodConfig, Config as WifiConfig, ControllerConfig, Interface, WifiController};
+use esp_radio::wifi::{
+    AuthenticationMethodConfig, Config as WifiConfig, ControllerConfig, Interface, WifiController,
+};
 use log::{info, warn};
 use oxio_client::device::{self, Led, Report, Thermometer};
 use oxio_client::{Client, EmbassyNetConnector};
@@ -114,7 +116,8 @@ fn log(report: Report<'_>) {
 #[esp_rtos::main]
 async fn main(spawner: Spawner) -> ! {
     esp_println::logger::init_logger_from_env();
-    let peripherals = esp_hal::init(esp_hal::Config::default().with_cpu_clock(esp_hal::clock::CpuClock::max()));
+    let peripherals =
+        esp_hal::init(esp_hal::Config::default().with_cpu_clock(esp_hal::clock::CpuClock::max()));
     // The Wi-Fi driver needs a heap; the Socket.IO client does not.
     esp_alloc::heap_allocator!(#[esp_hal::ram(reclaimed)] size: 64 * 1024);
     esp_alloc::heap_allocator!(size: 36 * 1024);
@@ -150,17 +153,37 @@ async fn main(spawner: Spawner) -> ! {
 
     static TCP: StaticCell<TcpClientState<1, 1024, 1024>> = StaticCell::new();
     static CONNECTOR: StaticCell<Connector> = StaticCell::new();
-    let connector = CONNECTOR.init(EmbassyNetConnector::new(stack, TCP.init(TcpClientState::new())));
+    let connector = CONNECTOR.init(EmbassyNetConnector::new(
+        stack,
+        TCP.init(TcpClientState::new()),
+    ));
     static CLIENT: StaticCell<DeviceClient> = StaticCell::new();
-    let client = match Client::new(&*connector, SERVER_URL, Config::default(), random as fn() -> u32) {
+    let client = match Client::new(
+        &*connector,
+        SERVER_URL,
+        Config::default(),
+        random as fn() -> u32,
+    ) {
         Ok(c) => CLIENT.init(c),
         Err(e) => panic!("bad SERVER_URL {SERVER_URL}: {e}"),
     };
-    let mut led = GpioLed(Output::new(led_pin!(peripherals), Level::Low, OutputConfig::default()));
+    let mut led = GpioLed(Output::new(
+        led_pin!(peripherals),
+        Level::Low,
+        OutputConfig::default(),
+    ));
     let mut sensor = match TemperatureSensor::new(peripherals.TSENS, tsens::Config::default()) {
         Ok(s) => InternalSensor(s),
         Err(e) => panic!("temperature sensor: {e:?}"),
     };
-    let error = device::run(client, DEVICE_NAME, Duration::from_secs(5), &mut led, &mut sensor, &mut log).await;
+    let error = device::run(
+        client,
+        DEVICE_NAME,
+        Duration::from_secs(5),
+        &mut led,
+        &mut sensor,
+        &mut log,
+    )
+    .await;
     panic!("device stopped: {error}");
 }

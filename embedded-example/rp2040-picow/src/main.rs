@@ -162,9 +162,17 @@ async fn main(spawner: Spawner) {
 
     static TCP: StaticCell<TcpClientState<1, 1024, 1024>> = StaticCell::new();
     static CONNECTOR: StaticCell<Connector> = StaticCell::new();
-    let connector = CONNECTOR.init(EmbassyNetConnector::new(stack, TCP.init(TcpClientState::new())));
+    let connector = CONNECTOR.init(EmbassyNetConnector::new(
+        stack,
+        TCP.init(TcpClientState::new()),
+    ));
     static CLIENT: StaticCell<DeviceClient> = StaticCell::new();
-    let client = match Client::new(&*connector, SERVER_URL, Config::default(), random as fn() -> u32) {
+    let client = match Client::new(
+        &*connector,
+        SERVER_URL,
+        Config::default(),
+        random as fn() -> u32,
+    ) {
         Ok(c) => CLIENT.init(c),
         Err(e) => defmt::panic!("bad SERVER_URL {}: {}", SERVER_URL, e),
     };
