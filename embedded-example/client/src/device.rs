@@ -96,8 +96,38 @@ enum Next {
     Nothing,
 }
 
-/// Runs the device forever (or until the client is idle and cannot be
-/// restarted): `period` between readings, acks awaited up to `period`.
+/// First delay of [`wifi_backoff_ms`] (before jitter).
+pub const WIFI_BACKOFF_MIN_MS: u32 = 1_000;
+/// Largest delay of [`wifi_backoff_ms`] (before jitter).
+pub const WIFI_BACKOFF_MAX_MS: u32 = 30_000;
+
+/// How long a firmware waits before its next Wi-Fi join attempt after
+/// `failures` failed ones in a row (0 for the first retry): 1 s doubling to
+/// 30 s, then ±25 % from `random` so devices behind one access point do
+/// not all retry at once. Never panics; the result is within
+/// 750..=37 500 ms.
+///
+/// ```
+/// use oxio_client::device::wifi_backoff_ms;
+///
+/// assert_eq!(wifi_backoff_ms(0, 250), 1_000); // 750 + 250 % 501
+/// assert_eq!(wifi_backoff_ms(3, 0), 6_000); // 8 s - 25 %
+/// assert_eq!(wifi_backoff_ms(u32::MAX, u32::MAX), 22_500 + u32::MAX % 15_001);
+/// ```
+pub fn wifi_backoff_ms(failures: u32, random: u32) -> u32 {
+    let base = WIFI_BACKOFF_MIN_MS
+        .checked_shl(failures.min(15))
+        .unwrap_or(WIFI_BACKOFF_MAX_MS)
+        .min(WIFI_BACKOFF_MAX_MS);
+    let quarter = base / 4;
+    (base - quarter).saturating_add(random % (2 * quarter + 1))
+}
+
+/// Runs the device forever: `period` between readings, acks awaited up to
+/// `period`, reconnection with the session's backoff. Returns only if the
+/// first `connect("/")` is refused by the session itself (a configuration
+/// error such as a name too long for the CONNECT frame); network and
+/// server errors never end it.
 pub async fn run<C, R, const RX: usize, const TX: usize, const INBOX: usize>(
     client: &mut Client<'_, C, R, RX, TX, INBOX>,
     name: &str,
@@ -198,6 +228,49 @@ where
                 }
             }
             Next::Nothing => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wifi_backoff_doubles_to_the_cap_with_bounded_jitter() {
+        // (failures, random, expected ms)
+        let cases = [
+            (0, 0, 750),
+            (0, 500, 1_250),
+            (0, 501, 750),
+            (1, 0, 1_500),
+            (1, 1_000, 2_500),
+            (2, 0, 3_000),
+            (3, 2_000, 8_000),
+            (4, 0, 12_000),
+            (5, 0, 22_500),
+            (5, 15_000, 37_500),
+            (6, 0, 22_500),
+            (31, 7, 22_507),
+            (32, 0, 22_500),
+            (u32::MAX, 15_001, 22_500),
+        ];
+        for (failures, random, expected) in cases {
+            assert_eq!(
+                wifi_backoff_ms(failures, random),
+                expected,
+                "failures {failures}, random {random}"
+            );
+        }
+    }
+
+    #[test]
+    fn wifi_backoff_stays_in_range_for_any_input() {
+        for failures in (0..40).chain([u32::MAX - 1, u32::MAX]) {
+            for random in [0, 1, 499, 12_345, u32::MAX / 2, u32::MAX] {
+                let ms = wifi_backoff_ms(failures, random);
+                assert!((750..=37_500).contains(&ms), "{failures} {random} -> {ms}");
+            }
         }
     }
 }

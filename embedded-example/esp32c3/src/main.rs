@@ -1,7 +1,9 @@
 //! ESP32-C3 sensor device: Wi-Fi (esp-radio), DHCP and DNS (embassy-net),
 //! then `oxio_client::device::run`: `sensor` readings of the chip's
 //! internal temperature sensor every 5 s with an ack, an LED on
-//! [`led_pin!`] switched by `led` events, reconnection forever.
+//! [`led_pin!`] switched by `led` events, reconnection forever. A Wi-Fi
+//! task connects to the access point and connects again, with backoff,
+//! whenever the station is disconnected.
 //!
 //! Build-time settings (environment variables, defaults in brackets):
 //! `WIFI_SSID` [oxio], `WIFI_PASSWORD` [oxio-password], `SERVER_URL`
@@ -13,7 +15,7 @@
 use embassy_executor::Spawner;
 use embassy_net::tcp::client::TcpClientState;
 use embassy_net::{Config as NetConfig, StackResources};
-use embassy_time::{Duration, Timer};
+use embassy_time::{with_timeout, Duration, Timer};
 use esp_hal::gpio::{Level, Output, OutputConfig};
 use esp_hal::rng::Rng;
 use esp_hal::timer::timg::TimerGroup;
@@ -22,7 +24,7 @@ use esp_radio::wifi::sta::StationConfig;
 use esp_radio::wifi::{
     AuthenticationMethodConfig, Config as WifiConfig, ControllerConfig, Interface, WifiController,
 };
-use log::{info, warn};
+use log::{error, info, warn};
 use oxio_client::device::{self, Led, Report, Thermometer};
 use oxio_client::{Client, EmbassyNetConnector};
 use oxio_codec::client::Config;
@@ -62,21 +64,38 @@ async fn net_task(mut runner: embassy_net::Runner<'static, Interface>) -> ! {
     runner.run().await
 }
 
-/// Keeps the station associated: reconnects whenever Wi-Fi drops.
+/// Keeps the station associated: connects at boot and again as soon as
+/// the StationDisconnected event comes; failed attempts are retried after
+/// `device::wifi_backoff_ms` (1 s doubling to 30 s, ±25 %).
 #[embassy_executor::task]
 async fn wifi_task(mut controller: WifiController<'static>) -> ! {
+    let mut failures: u32 = 0;
     loop {
         match controller.connect_async().await {
             Ok(_) => {
                 info!("Wi-Fi connected");
-                while controller.is_connected() {
-                    Timer::after(Duration::from_secs(1)).await;
+                failures = 0;
+                // The 10 s timeout only re-checks the state, in case the
+                // event came before `wait_for_disconnect_async` subscribed
+                // (it returns `NotConnected` at once then).
+                let lost = loop {
+                    let wait = controller.wait_for_disconnect_async();
+                    if let Ok(lost) = with_timeout(Duration::from_secs(10), wait).await {
+                        break lost;
+                    }
+                };
+                match lost {
+                    Ok(info) => warn!("Wi-Fi lost ({:?}), reconnecting", info.reason),
+                    Err(_) => warn!("Wi-Fi lost, reconnecting"),
                 }
-                warn!("Wi-Fi lost");
+                continue;
             }
             Err(e) => warn!("Wi-Fi connect failed: {e:?}"),
         }
-        Timer::after(Duration::from_secs(2)).await;
+        let delay_ms = device::wifi_backoff_ms(failures, random());
+        failures = failures.saturating_add(1);
+        info!("Wi-Fi connect retry {failures} in {delay_ms} ms");
+        Timer::after_millis(u64::from(delay_ms)).await;
     }
 }
 
@@ -185,5 +204,11 @@ async fn main(spawner: Spawner) -> ! {
         &mut log,
     )
     .await;
-    panic!("device stopped: {error}");
+    // `run` returns only for a configuration error (see its doc). A panic
+    // would stop the chip (esp-backtrace spins with interrupts off); instead
+    // log it, wait a minute (so this can never become a tight reboot loop)
+    // and restart from a clean state.
+    error!("device stopped: {error}; restarting in 60 s");
+    Timer::after_secs(60).await;
+    esp_hal::system::software_reset()
 }

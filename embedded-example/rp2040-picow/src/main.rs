@@ -1,7 +1,9 @@
 //! Raspberry Pi Pico W sensor device: Wi-Fi (cyw43), DHCP and DNS
 //! (embassy-net), then `oxio_client::device::run`: `sensor` readings of the
 //! RP2040's internal temperature sensor every 5 s with an ack, the on-board
-//! LED switched by `led` events, reconnection forever.
+//! LED switched by `led` events, reconnection forever. A Wi-Fi task joins
+//! the access point and joins it again, with backoff, whenever the link
+//! drops.
 //!
 //! Build-time settings (environment variables, defaults in brackets):
 //! `WIFI_SSID` [oxio], `WIFI_PASSWORD` [oxio-password], `SERVER_URL`
@@ -13,17 +15,19 @@
 
 use cyw43::JoinOptions;
 use cyw43_pio::{PioSpi, DEFAULT_CLOCK_DIVIDER};
-use defmt::{info, unwrap, warn};
+use defmt::{error, info, unwrap, warn};
 use embassy_executor::Spawner;
 use embassy_net::tcp::client::TcpClientState;
-use embassy_net::{Config as NetConfig, StackResources};
+use embassy_net::{Config as NetConfig, Stack, StackResources};
 use embassy_rp::adc::{self, Adc, Async};
 use embassy_rp::clocks::RoscRng;
 use embassy_rp::gpio::{Level, Output};
 use embassy_rp::peripherals::{DMA_CH0, PIO0};
 use embassy_rp::pio::{self, Pio};
 use embassy_rp::{bind_interrupts, dma};
-use embassy_time::{Duration, Timer};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::mutex::Mutex;
+use embassy_time::{with_timeout, Duration, Timer};
 use oxio_client::device::{self, Led, Report, Thermometer};
 use oxio_client::{Client, EmbassyNetConnector};
 use oxio_codec::client::Config;
@@ -42,6 +46,15 @@ const WIFI_PASSWORD: &str = or(option_env!("WIFI_PASSWORD"), "oxio-password");
 const SERVER_URL: &str = or(option_env!("SERVER_URL"), "http://192.168.1.10:3000");
 const DEVICE_NAME: &str = or(option_env!("DEVICE_NAME"), "picow");
 
+// cyw43's `join` copies these into 32- and 64-byte arrays (and panics if
+// they are longer): refuse them at build time instead.
+const _: () = assert!(WIFI_SSID.len() <= 32 && WIFI_PASSWORD.len() <= 64);
+
+/// Longest wait for one join (scan, association, key exchange).
+const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait, after a successful join, for embassy-net to see the link up.
+const LINK_UP_TIMEOUT: Duration = Duration::from_secs(10);
+
 bind_interrupts!(struct Irqs {
     PIO0_IRQ_0 => pio::InterruptHandler<PIO0>;
     DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>;
@@ -50,6 +63,8 @@ bind_interrupts!(struct Irqs {
 
 type Connector = EmbassyNetConnector<'static, 1, 1024, 1024>;
 type DeviceClient = Client<'static, Connector, fn() -> u32>;
+/// The cyw43 control handle, shared by the Wi-Fi task and the LED.
+type SharedControl = Mutex<CriticalSectionRawMutex, cyw43::Control<'static>>;
 
 fn random() -> u32 {
     RoscRng.next_u64() as u32
@@ -67,12 +82,50 @@ async fn net_task(mut runner: embassy_net::Runner<'static, cyw43::NetDriver<'sta
     runner.run().await
 }
 
-/// The on-board LED, wired to the CYW43's GPIO 0.
-struct PicoLed(cyw43::Control<'static>);
+/// Keeps the station joined: joins at boot and again whenever the link
+/// goes down (cyw43 turns a LINK-down or DEAUTH event, or a failed key
+/// exchange, into link down; embassy-net then drops the DHCP lease and
+/// asks again once the link is back). Failed joins are retried after
+/// `device::wifi_backoff_ms` (1 s doubling to 30 s, ±25 %).
+#[embassy_executor::task]
+async fn wifi_task(control: &'static SharedControl, stack: Stack<'static>) -> ! {
+    let mut failures: u32 = 0;
+    loop {
+        let joined = {
+            let mut control = control.lock().await;
+            let options = JoinOptions::new(WIFI_PASSWORD.as_bytes());
+            with_timeout(JOIN_TIMEOUT, control.join(WIFI_SSID, options)).await
+        };
+        match joined {
+            // cyw43 reports the link up before `join` returns; embassy-net
+            // sees it at its next poll.
+            Ok(Ok(())) => match with_timeout(LINK_UP_TIMEOUT, stack.wait_link_up()).await {
+                Ok(()) => {
+                    info!("Wi-Fi joined {}", WIFI_SSID);
+                    failures = 0;
+                    stack.wait_link_down().await;
+                    warn!("Wi-Fi link lost, rejoining");
+                    continue;
+                }
+                Err(_) => warn!("Wi-Fi joined but the link stayed down"),
+            },
+            Ok(Err(e)) => warn!("Wi-Fi join failed: {}", e),
+            Err(_) => warn!("Wi-Fi join timed out"),
+        }
+        let delay_ms = device::wifi_backoff_ms(failures, random());
+        failures = failures.saturating_add(1);
+        info!("Wi-Fi join retry {} in {} ms", failures, delay_ms);
+        Timer::after_millis(u64::from(delay_ms)).await;
+    }
+}
+
+/// The on-board LED, wired to the CYW43's GPIO 0 (waits while the Wi-Fi
+/// task is joining).
+struct PicoLed(&'static SharedControl);
 
 impl Led for PicoLed {
     async fn set(&mut self, on: bool) {
-        self.0.gpio_set(0, on).await;
+        self.0.lock().await.gpio_set(0, on).await;
     }
 }
 
@@ -150,13 +203,9 @@ async fn main(spawner: Spawner) {
     );
     spawner.spawn(unwrap!(net_task(runner)));
 
-    while let Err(e) = control
-        .join(WIFI_SSID, JoinOptions::new(WIFI_PASSWORD.as_bytes()))
-        .await
-    {
-        warn!("Wi-Fi join failed ({}), retrying", e);
-        Timer::after(Duration::from_secs(2)).await;
-    }
+    static CONTROL: StaticCell<SharedControl> = StaticCell::new();
+    let control: &'static SharedControl = CONTROL.init(Mutex::new(control));
+    spawner.spawn(unwrap!(wifi_task(control, stack)));
     stack.wait_config_up().await;
     info!("network up; server {}", SERVER_URL);
 
@@ -191,5 +240,11 @@ async fn main(spawner: Spawner) {
         &mut log,
     )
     .await;
-    defmt::panic!("device stopped: {}", error);
+    // `run` returns only for a configuration error (see its doc). A panic
+    // would halt the chip for good (panic-probe); instead log it, wait a
+    // minute (so this can never become a tight reboot loop) and restart
+    // from a clean state.
+    error!("device stopped: {}; restarting in 60 s", error);
+    Timer::after_secs(60).await;
+    cortex_m::peripheral::SCB::sys_reset();
 }
