@@ -892,7 +892,8 @@ mod tests {
 
     #[test]
     fn malformed_input_is_an_error_not_a_panic() {
-        let cases: Vec<(Vec<u8>, fn(&MessageError) -> bool)> = vec![
+        type Check = fn(&MessageError) -> bool;
+        let cases: Vec<(Vec<u8>, Check)> = vec![
             (vec![], |e| matches!(e, MessageError::Msgpack(_))),
             (hex("93"), |e| matches!(e, MessageError::Msgpack(_))),
             (hex("92 a1 75 80"), |e| {

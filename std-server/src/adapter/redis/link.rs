@@ -159,7 +159,10 @@ pub(crate) async fn run_publisher(
         if let Some(s) = shared.upgrade() {
             s.set_status(|st| st.publisher_up = true);
         }
-        let mut health = tokio::time::interval(cfg.health_interval);
+        let mut health = tokio::time::interval_at(
+            tokio::time::Instant::now() + cfg.health_interval,
+            cfg.health_interval,
+        );
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let ok = tokio::select! {
@@ -185,7 +188,7 @@ pub(crate) async fn run_publisher(
                 }
                 _ = health.tick() => {
                     matches!(
-                        tokio::time::timeout(cfg.command_timeout, redis::cmd("PING").query_async::<String>(&mut conn)).await,
+                        tokio::time::timeout(cfg.command_timeout, redis::cmd("PING").query_async::<redis::Value>(&mut conn)).await,
                         Ok(Ok(_))
                     )
                 }
@@ -294,7 +297,10 @@ pub(crate) async fn run_subscriber(
                 st.subscribed = names.iter().cloned().collect();
             });
         }
-        let mut health = tokio::time::interval(cfg.health_interval);
+        let mut health = tokio::time::interval_at(
+            tokio::time::Instant::now() + cfg.health_interval,
+            cfg.health_interval,
+        );
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let ok = tokio::select! {
@@ -337,7 +343,7 @@ pub(crate) async fn run_subscriber(
                 },
                 _ = health.tick() => {
                     matches!(
-                        tokio::time::timeout(cfg.command_timeout, sink.ping::<String>()).await,
+                        tokio::time::timeout(cfg.command_timeout, sink.ping::<redis::Value>()).await,
                         Ok(Ok(_))
                     )
                 }
