@@ -8,6 +8,8 @@
 //! Needs redis-server, node and `npm ci --prefix std-server/tests/redis_js`
 //! (skip notice otherwise; a failure under `CI` / `OXIO_REQUIRE_NODE=1`).
 
+#![cfg(feature = "redis")]
+
 mod redis_support;
 mod sio_support;
 
