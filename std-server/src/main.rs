@@ -93,6 +93,23 @@ struct Cli {
     #[arg(long, env = "OXIO_CLIENT_DIR", value_name = "DIR")]
     client_dir: Option<PathBuf>,
 
+    /// Share broadcasts, rooms and acks with other nodes (oxio or Node
+    /// socket.io with @socket.io/redis-adapter) through Redis at this URL,
+    /// e.g. redis://127.0.0.1:6379. Default: this process only.
+    #[cfg(feature = "redis")]
+    #[arg(long = "redis", env = "REDIS_URL", value_name = "URL")]
+    redis: Option<String>,
+
+    /// The Redis channel prefix (Node's `key` option).
+    #[cfg(feature = "redis")]
+    #[arg(
+        long,
+        env = "OXIO_REDIS_KEY",
+        value_name = "PREFIX",
+        default_value = "socket.io"
+    )]
+    redis_key: String,
+
     /// Log filter: a level (error, warn, info, debug, trace) or
     /// per-module directives such as "info,oxio_server=debug".
     #[arg(long, env = "RUST_LOG", value_name = "FILTER", default_value = "info")]
@@ -138,6 +155,9 @@ enum StartError {
     LogFilter(String),
     /// The JWT secret is unusable.
     Jwt(demo::auth::AuthError),
+    /// The Redis URL is unusable.
+    #[cfg(feature = "redis")]
+    Redis(oxio_server::adapter::redis::RedisAdapterError),
     /// The address could not be bound.
     Bind(String, std::io::Error),
     /// Serving failed.
@@ -149,6 +169,8 @@ impl fmt::Display for StartError {
         match self {
             StartError::LogFilter(e) => write!(f, "invalid log filter: {e}"),
             StartError::Jwt(e) => write!(f, "JWT setup failed: {e}"),
+            #[cfg(feature = "redis")]
+            StartError::Redis(e) => write!(f, "Redis adapter: {e}"),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             StartError::Serve(e) => write!(f, "server error: {e}"),
         }
@@ -264,6 +286,23 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             config.client_script.dirs(),
             demo::assets::NPM_INSTALL
         ),
+    }
+
+    #[cfg(feature = "redis")]
+    if let Some(url) = &cli.redis {
+        let factory = oxio_server::adapter::redis::RedisAdapter::builder(url.as_str())
+            .key(cli.redis_key.as_str())
+            .build()
+            .map_err(StartError::Redis)?;
+        // Serve local clients at once; Redis may come up later.
+        if factory.ready(Duration::from_secs(3)).await {
+            tracing::info!(node = factory.uid(), "Redis adapter connected");
+        } else {
+            tracing::warn!(
+                "Redis not reachable yet: serving local clients, retrying in the background"
+            );
+        }
+        config.adapter = Some(demo::DemoAdapter(std::sync::Arc::new(factory)));
     }
 
     let (router, sio) = demo::build(config);

@@ -12,13 +12,18 @@
 //! others are fire-and-forget and never wait on a client or a peer.
 
 mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod rooms;
+mod server_side;
 
 pub use memory::{MemoryAdapter, MemoryAdapterFactory};
 pub use rooms::RoomIndex;
+pub use server_side::{ServerAck, ServerEvent, ServerSideAcks, SocketData};
 
-use crate::socketio::{AckResponse, Outgoing, Sid, SocketRef};
+use crate::socketio::{AckResponse, EmitError, Outgoing, Sid, SocketRef};
 use core::fmt;
+use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
@@ -121,6 +126,16 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = packet;
         Ok(())
     }
+    /// Sends an event to the other nodes' server-side listeners and
+    /// collects one answer per node (Node's `serverSideEmitWithAck`),
+    /// within the adapter's request timeout. A single node gets none.
+    fn server_side_emit_with_ack(
+        &self,
+        packet: &Outgoing,
+    ) -> BoxFuture<Result<ServerSideAcks, AdapterError>> {
+        let _ = packet;
+        Box::pin(std::future::ready(Ok(ServerSideAcks::default())))
+    }
     /// How many nodes serve this namespace.
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {
         Box::pin(std::future::ready(Ok(1)))
@@ -173,6 +188,27 @@ impl LocalNamespace {
         self.ns.upgrade()?.socket(sid)
     }
 
+    /// The namespace's next server ack id (for a broadcast with acks that
+    /// another node asked for).
+    pub fn next_ack_id(&self) -> u64 {
+        self.ns.upgrade().map(|ns| ns.next_ack_id()).unwrap_or(0)
+    }
+
+    /// Hands an event from another node to this namespace's server-side
+    /// listeners (registered with `on_server_side_emit`). Returns whether a
+    /// listener took it.
+    pub fn server_side_event(&self, event: ServerEvent) -> bool {
+        match self.ns.upgrade() {
+            Some(ns) => ns.dispatch_server_side(event),
+            None => false,
+        }
+    }
+
+    /// The namespace's adapter, if the namespace still exists.
+    pub(crate) fn adapter(&self) -> Option<Arc<dyn Adapter>> {
+        Some(self.ns.upgrade()?.adapter().clone())
+    }
+
     /// Every connected local socket.
     pub fn sockets(&self) -> Vec<SocketRef> {
         self.ns.upgrade().map(|ns| ns.sockets()).unwrap_or_default()
@@ -199,6 +235,9 @@ pub enum AckEvent {
     ClientCount(usize),
     /// Another node finished reporting (its count is in).
     ServerDone,
+    /// The number of other nodes, for a collector that counted on it with
+    /// [`AckCollector::expect_server_count_later`].
+    ServerCount(usize),
 }
 
 /// Collects the answers to one broadcast with acks: the clients reached
@@ -209,6 +248,10 @@ pub struct AckCollector {
     tx: AckSink,
     pub(crate) expected: usize,
     pub(crate) servers_pending: usize,
+    /// [`AckEvent::ServerCount`]s still to come.
+    pub(crate) servers_unknown: usize,
+    /// Nodes that reported before the node count was known.
+    pub(crate) servers_early: usize,
 }
 
 impl AckCollector {
@@ -227,6 +270,8 @@ impl AckCollector {
             tx,
             expected: 0,
             servers_pending: 0,
+            servers_unknown: 0,
+            servers_early: 0,
         }
     }
 
@@ -244,6 +289,40 @@ impl AckCollector {
     /// followed by [`AckEvent::ServerDone`].
     pub fn expect_servers(&mut self, n: usize) {
         self.servers_pending = self.servers_pending.saturating_add(n);
+    }
+
+    /// Counts on one [`AckEvent::ServerCount`] that will say how many
+    /// nodes report (a cluster adapter asks Redis while the broadcast goes).
+    /// Until it comes, the collection is not complete.
+    pub fn expect_server_count_later(&mut self) {
+        self.servers_unknown = self.servers_unknown.saturating_add(1);
+    }
+
+    /// Applies one event to the counts; returns the response it carried.
+    pub(crate) fn apply(&mut self, event: AckEvent) -> Option<AckResponse> {
+        match event {
+            AckEvent::Response(r) => return Some(r),
+            AckEvent::ClientCount(n) => self.expect_clients(n),
+            AckEvent::ServerDone => {
+                // A node may report before the count of nodes is known:
+                // borrow from the count to come.
+                match self.servers_pending.checked_sub(1) {
+                    Some(n) => self.servers_pending = n,
+                    None => self.servers_early = self.servers_early.saturating_add(1),
+                }
+            }
+            AckEvent::ServerCount(n) => {
+                self.servers_unknown = self.servers_unknown.saturating_sub(1);
+                let early = std::mem::take(&mut self.servers_early);
+                self.servers_pending = self.servers_pending.saturating_add(n.saturating_sub(early));
+            }
+        }
+        None
+    }
+
+    /// Whether every node reported and `responses` answers cover every client.
+    pub(crate) fn complete(&self, responses: usize) -> bool {
+        self.servers_unknown == 0 && self.servers_pending == 0 && responses >= self.expected
     }
 
     /// Clients known to be reached so far.
@@ -284,9 +363,64 @@ impl FetchedSocket {
             FetchedSocket::Remote(r) => r.rooms.clone(),
         }
     }
+
+    /// Makes the socket join `rooms`, wherever it is.
+    pub fn join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
+        match self {
+            FetchedSocket::Local(s) => {
+                s.join(rooms);
+                Ok(())
+            }
+            FetchedSocket::Remote(r) => r.join(rooms),
+        }
+    }
+
+    /// Makes the socket leave `rooms`, wherever it is.
+    pub fn leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
+        match self {
+            FetchedSocket::Local(s) => {
+                s.leave(rooms);
+                Ok(())
+            }
+            FetchedSocket::Remote(r) => r.leave(rooms),
+        }
+    }
+
+    /// Disconnects the socket (`close`: and closes its connection).
+    pub fn disconnect(&self, close: bool) -> Result<(), AdapterError> {
+        match self {
+            FetchedSocket::Local(s) if close => {
+                s.disconnect_and_close();
+                Ok(())
+            }
+            FetchedSocket::Local(s) => {
+                s.disconnect();
+                Ok(())
+            }
+            FetchedSocket::Remote(r) => r.disconnect(close),
+        }
+    }
+
+    /// Sends `event` with `args` (tuple rule) to the socket.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        match self {
+            FetchedSocket::Local(s) => s.emit(event, args),
+            FetchedSocket::Remote(r) => r.emit(event, args),
+        }
+    }
 }
 
-/// A socket on another node, as a cluster adapter reports it.
+/// A socket on another node, as a cluster adapter reports it. Acting on
+/// it (`join`, `leave`, `disconnect`, `emit`) goes through the namespace's
+/// adapter, targeting the room named by its id, as Node's `RemoteSocket` does.
+///
+/// ```
+/// use oxio_server::adapter::RemoteSocket;
+/// let r = RemoteSocket::new("abc".into(), vec!["abc".into()], serde_json::json!({}), serde_json::json!({"user": 1}));
+/// assert_eq!(r.data["user"], 1);
+/// // Made by hand, it belongs to no namespace:
+/// assert!(r.join("room").is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteSocket {
     /// Its id.
@@ -297,6 +431,97 @@ pub struct RemoteSocket {
     pub handshake: serde_json::Value,
     /// Its `data`, as the other node serialized it.
     pub data: serde_json::Value,
+    ns: RemoteHandle,
+}
+
+/// The namespace a remote socket was fetched from (not compared).
+#[derive(Clone, Default)]
+struct RemoteHandle(Option<LocalNamespace>);
+
+impl PartialEq for RemoteHandle {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for RemoteHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(ns) => write!(f, "{:?}", ns.name()),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+impl RemoteSocket {
+    /// A remote socket that belongs to no namespace (acting on it fails
+    /// with [`AdapterError::NamespaceClosed`]).
+    pub fn new(
+        id: Sid,
+        rooms: Vec<Room>,
+        handshake: serde_json::Value,
+        data: serde_json::Value,
+    ) -> Self {
+        RemoteSocket {
+            id,
+            rooms,
+            handshake,
+            data,
+            ns: RemoteHandle(None),
+        }
+    }
+
+    /// Attaches the namespace it was fetched from.
+    pub fn in_namespace(mut self, ns: LocalNamespace) -> Self {
+        self.ns = RemoteHandle(Some(ns));
+        self
+    }
+
+    fn target(&self) -> Result<(Arc<dyn Adapter>, BroadcastOptions), AdapterError> {
+        let adapter = self
+            .ns
+            .0
+            .as_ref()
+            .and_then(LocalNamespace::adapter)
+            .ok_or(AdapterError::NamespaceClosed)?;
+        let opts = BroadcastOptions {
+            rooms: vec![self.id.as_str().into()],
+            ..Default::default()
+        };
+        Ok((adapter, opts))
+    }
+
+    /// Makes the socket join `rooms` (Node's `remoteSocket.join`).
+    pub fn join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
+        let (adapter, opts) = self.target()?;
+        adapter.add_sockets(&opts, &rooms.into_rooms())
+    }
+
+    /// Makes the socket leave `rooms`.
+    pub fn leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
+        let (adapter, opts) = self.target()?;
+        adapter.del_sockets(&opts, &rooms.into_rooms())
+    }
+
+    /// Disconnects the socket (`close`: and closes its connection).
+    pub fn disconnect(&self, close: bool) -> Result<(), AdapterError> {
+        let (adapter, opts) = self.target()?;
+        adapter.disconnect_sockets(&opts, close)
+    }
+
+    /// Sends `event` with `args` (tuple rule) to the socket.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        let (adapter, opts) = self.target()?;
+        let name = self
+            .ns
+            .0
+            .as_ref()
+            .map(|n| n.name().to_owned())
+            .unwrap_or_default();
+        let packet = Outgoing::event(&name, None, event, args)?;
+        adapter.broadcast(&packet, &opts)?;
+        Ok(())
+    }
 }
 
 /// Room arguments: one name (`"a"`, a `String`, a [`Sid`]) or several

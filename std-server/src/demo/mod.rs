@@ -25,6 +25,7 @@ pub mod rate_limit;
 pub mod realtime;
 pub mod rest;
 
+use oxio_server::adapter::AdapterFactory;
 use oxio_server::socketio::{Io, SocketIo, SocketIoConfig};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +55,18 @@ pub struct DemoConfig {
     pub max_body_bytes: usize,
     /// The Socket.IO layer's settings (ack timeout, limits...).
     pub socketio: SocketIoConfig,
+    /// The adapter (`--redis`: the Redis adapter); in memory when `None`.
+    pub adapter: Option<DemoAdapter>,
+}
+
+/// An adapter factory for [`DemoConfig::adapter`].
+#[derive(Clone)]
+pub struct DemoAdapter(pub Arc<dyn AdapterFactory>);
+
+impl std::fmt::Debug for DemoAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DemoAdapter")
+    }
 }
 
 impl DemoConfig {
@@ -65,6 +78,7 @@ impl DemoConfig {
             led_timeout: LED_ACK_TIMEOUT,
             max_body_bytes: MAX_BODY_BYTES,
             socketio: SocketIoConfig::default(),
+            adapter: None,
         }
     }
 }
@@ -92,7 +106,11 @@ pub struct App {
 /// The Socket.IO handlers hold the shared [`App`], which holds the server's
 /// [`Io`]: the two live as long as the process (the binary builds one).
 pub fn build(config: DemoConfig) -> (axum::Router, SocketIo) {
-    let sio = SocketIo::builder().config(config.socketio).build();
+    let mut builder = SocketIo::builder().config(config.socketio);
+    if let Some(DemoAdapter(factory)) = config.adapter {
+        builder = builder.with_adapter(move |ns| factory.create(ns));
+    }
+    let sio = builder.build();
     let app = Arc::new(App {
         io: sio.io(),
         jwt: config.jwt,

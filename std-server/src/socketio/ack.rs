@@ -244,14 +244,14 @@ impl BroadcastAckFuture {
             inner: Box::pin(async move {
                 let mut out = BroadcastAcks::default();
                 loop {
-                    if collector.servers_pending == 0 && out.responses.len() >= collector.expected {
+                    if collector.complete(out.responses.len()) {
                         break;
                     }
                     match tokio::time::timeout_at(deadline, collector.rx.recv()).await {
-                        Ok(Some(AckEvent::Response(r))) => out.responses.push(r),
-                        Ok(Some(AckEvent::ClientCount(n))) => collector.expect_clients(n),
-                        Ok(Some(AckEvent::ServerDone)) => {
-                            collector.servers_pending = collector.servers_pending.saturating_sub(1)
+                        Ok(Some(event)) => {
+                            if let Some(r) = collector.apply(event) {
+                                out.responses.push(r);
+                            }
                         }
                         // Unreachable while the collector holds its own sender.
                         Ok(None) => break,

@@ -4,7 +4,7 @@ use super::namespace::{normalize, NsHandle};
 use super::operators::BroadcastOperators;
 use super::server::ServerInner;
 use super::{BroadcastAckFuture, ConnectHandler, EmitError, NsPatternError};
-use crate::adapter::{AdapterError, FetchedSocket, IntoRooms, Room};
+use crate::adapter::{AdapterError, FetchedSocket, IntoRooms, Room, ServerEvent, ServerSideAcks};
 use crate::engine::CloseReason;
 use serde::Serialize;
 use std::sync::Arc;
@@ -158,6 +158,34 @@ impl Io {
         let packet = super::Outgoing::event(ns.name(), None, event, args)?;
         ns.adapter().server_side_emit(&packet)?;
         Ok(())
+    }
+
+    /// Sends an event to the other nodes' server-side listeners of `/` and
+    /// collects one answer per node (Node's `io.serverSideEmitWithAck`).
+    pub async fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<ServerSideAcks, EmitError> {
+        self.root().server_side_emit_with_ack(event, args).await
+    }
+
+    /// Listens to `event` sent by other nodes to `/` (Node's
+    /// `io.on(event, ...)`); replaces an earlier listener.
+    ///
+    /// ```
+    /// use oxio_server::socketio::SocketIo;
+    ///
+    /// let io = SocketIo::builder().build().io();
+    /// io.on_server_side_emit("ping", |ev| {
+    ///     let _ = ev.ack(&"pong");
+    /// });
+    /// ```
+    pub fn on_server_side_emit<F>(&self, event: impl Into<String>, handler: F)
+    where
+        F: Fn(ServerEvent) + Send + Sync + 'static,
+    {
+        self.root().on_server_side_emit(event, handler)
     }
 
     /// How many nodes serve `/` (1 with the in-memory adapter).

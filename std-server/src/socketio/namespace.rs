@@ -132,7 +132,12 @@ pub(crate) struct Namespace {
     /// Made from a dynamic pattern: removable when emptied.
     child: bool,
     server: Weak<ServerInner>,
+    /// Listeners of events from other nodes (`on_server_side_emit`).
+    server_side: RwLock<HashMap<String, Arc<ServerSideHandler>>>,
 }
+
+/// A listener of server-side events from other nodes.
+pub(crate) type ServerSideHandler = dyn Fn(crate::adapter::ServerEvent) + Send + Sync;
 
 impl Namespace {
     pub(crate) fn new(
@@ -155,6 +160,7 @@ impl Namespace {
                 pending: AtomicUsize::new(0),
                 child,
                 server: Arc::downgrade(server),
+                server_side: RwLock::new(HashMap::new()),
             }
         })
     }
@@ -179,6 +185,31 @@ impl Namespace {
                 Some(if id >= max { 0 } else { id + 1 })
             })
             .unwrap_or(0)
+    }
+
+    /// Registers the listener of server-side event `event`.
+    pub(crate) fn on_server_side(&self, event: String, handler: Arc<ServerSideHandler>) {
+        self.server_side
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event, handler);
+    }
+
+    /// Calls the listener of a server-side event; false if none.
+    pub(crate) fn dispatch_server_side(&self, event: crate::adapter::ServerEvent) -> bool {
+        let handler = self
+            .server_side
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(event.event())
+            .cloned();
+        match handler {
+            Some(h) => super::handler::call_guarded(|| h(event)).is_some(),
+            None => {
+                tracing::debug!(ns = %self.name, event = event.event(), "no server-side listener");
+                false
+            }
+        }
     }
 
     pub(crate) fn socket(&self, sid: &Sid) -> Option<SocketRef> {

@@ -6,7 +6,9 @@ use super::ack::BroadcastAckFuture;
 use super::namespace::Namespace;
 use super::server::ServerInner;
 use super::{EmitError, Outgoing};
-use crate::adapter::{AdapterError, BroadcastOptions, FetchedSocket, IntoRooms, Room};
+use crate::adapter::{
+    AdapterError, BroadcastOptions, FetchedSocket, IntoRooms, Room, ServerEvent, ServerSideAcks,
+};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,11 +127,9 @@ impl BroadcastOperators {
             Ok(p) => p,
             Err(e) => return BroadcastAckFuture::failed(e.into()),
         };
-        match self
-            .ns
-            .adapter()
-            .broadcast_with_ack(&packet, id, &self.opts)
-        {
+        let mut opts = self.opts.clone();
+        opts.flags.timeout = Some(timeout);
+        match self.ns.adapter().broadcast_with_ack(&packet, id, &opts) {
             Ok(collector) => BroadcastAckFuture::collecting(collector, deadline),
             Err(e) => BroadcastAckFuture::failed(e.into()),
         }
@@ -157,6 +157,44 @@ impl BroadcastOperators {
     /// Disconnects the targeted sockets (`close`: and closes their connections).
     pub fn disconnect_sockets(&self, close: bool) -> Result<(), AdapterError> {
         self.ns.adapter().disconnect_sockets(&self.opts, close)
+    }
+
+    /// Sends an event to the server-side listeners of the other nodes
+    /// (Node's `nsp.serverSideEmit`); room targets do not apply.
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        let packet = Outgoing::event(self.ns.name(), None, event, args)?;
+        self.ns.adapter().server_side_emit(&packet)?;
+        Ok(())
+    }
+
+    /// Sends an event to the other nodes' server-side listeners and
+    /// collects one answer per node, within the adapter's request timeout
+    /// (Node's `serverSideEmitWithAck`).
+    pub async fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<ServerSideAcks, EmitError> {
+        let packet = Outgoing::event(self.ns.name(), None, event, args)?;
+        Ok(self.ns.adapter().server_side_emit_with_ack(&packet).await?)
+    }
+
+    /// Listens to `event` sent by other nodes with `server_side_emit`
+    /// (Node's `nsp.on(event, ...)`); replaces an earlier listener.
+    pub fn on_server_side_emit<F>(&self, event: impl Into<String>, handler: F)
+    where
+        F: Fn(ServerEvent) + Send + Sync + 'static,
+    {
+        self.ns.on_server_side(event.into(), Arc::new(handler));
+    }
+
+    /// How many nodes serve this namespace (1 with the in-memory adapter).
+    pub async fn server_count(&self) -> Result<usize, AdapterError> {
+        self.ns.adapter().server_count().await
     }
 
     /// Every room of the namespace with at least one socket.
