@@ -195,10 +195,17 @@ npm_ci() {
 
 install_npm_packages() {
     local dir
-    for dir in codec/tests/interop std-server/tests/js std-server/web embedded-example/client/tests/js; do
+    local dirs=(
+        codec/tests/interop
+        std-server/tests/js
+        std-server/tests/redis_js
+        std-server/web
+        embedded-example/client/tests/js
+    )
+    for dir in "${dirs[@]}"; do
         npm_ci "$dir"
     done
-    echo "npm packages: codec/tests/interop std-server/tests/js std-server/web embedded-example/client/tests/js"
+    echo "npm packages: ${dirs[*]}"
 }
 
 # PyPI packages for the python-socketio interop tests, in a venv outside the
@@ -354,6 +361,9 @@ echo "CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
 step check "cargo fmt (workspace)" cargo fmt --all -- --check
 step check "cargo fmt (codec/no-std-tests)" \
     cargo fmt --manifest-path codec/no-std-tests/Cargo.toml -- --check
+step check "cargo fmt (firmware crates)" \
+    sh -c 'cargo fmt --manifest-path embedded-example/rp2040-picow/Cargo.toml -- --check &&
+        cargo fmt --manifest-path embedded-example/esp32c3/Cargo.toml -- --check'
 step check "cargo clippy (workspace, all targets)" \
     cargo clippy --workspace --all-targets -- -D warnings
 step check "cargo clippy (oxio-codec, no default features)" \
