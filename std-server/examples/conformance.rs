@@ -205,7 +205,6 @@ fn config(path: &str) -> EngineConfig {
         ping_interval: PING_INTERVAL,
         ping_timeout: PING_TIMEOUT,
         max_payload: 1_000_000,
-        connect_timeout: CONNECT_TIMEOUT,
         cors: Some(Cors::any()),
         allow_eio3: true,
         ..EngineConfig::default()

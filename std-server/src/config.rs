@@ -114,6 +114,13 @@ impl Cookie {
 
 /// Engine.IO server options. Every default is the reference server's
 /// unless said otherwise.
+///
+/// Socket.IO options live on the Socket.IO server, as in Node: the time a
+/// client has to join a namespace after this handshake (Node's
+/// `connectTimeout`) is
+/// [`SocketIoConfig::connect_timeout`](crate::socketio::SocketIoConfig::connect_timeout),
+/// set with
+/// [`SocketIoBuilder::connect_timeout`](crate::socketio::SocketIoBuilder::connect_timeout).
 #[derive(Clone)]
 pub struct EngineConfig {
     /// URL prefix, trailing slash included, matched by prefix as Node does
@@ -131,10 +138,6 @@ pub struct EngineConfig {
     /// Largest polling POST body (413 beyond) and WebSocket message (close
     /// 1009 beyond), in bytes; announced as `maxPayload`. Default 1 000 000.
     pub max_payload: usize,
-    /// Time a client has to connect to a Socket.IO namespace after the
-    /// Engine.IO handshake. Not used by the engine; read by the Socket.IO
-    /// layer. Default 45 s.
-    pub connect_timeout: Duration,
     /// Accept `transport=polling`. Default true.
     pub polling: bool,
     /// Accept `transport=websocket`. Default true.
@@ -176,7 +179,6 @@ impl Default for EngineConfig {
             ping_timeout: Duration::from_millis(20_000),
             upgrade_timeout: Duration::from_millis(10_000),
             max_payload: 1_000_000,
-            connect_timeout: Duration::from_millis(45_000),
             polling: true,
             websocket: true,
             allow_upgrades: true,
@@ -199,7 +201,6 @@ impl fmt::Debug for EngineConfig {
             .field("ping_timeout", &self.ping_timeout)
             .field("upgrade_timeout", &self.upgrade_timeout)
             .field("max_payload", &self.max_payload)
-            .field("connect_timeout", &self.connect_timeout)
             .field("polling", &self.polling)
             .field("websocket", &self.websocket)
             .field("allow_upgrades", &self.allow_upgrades)

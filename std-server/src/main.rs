@@ -57,6 +57,13 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..))]
     ping_timeout: u64,
 
+    /// Socket.IO connectTimeout: how long a client may stay, after the
+    /// Engine.IO handshake, without joining a namespace before its session
+    /// is closed.
+    #[arg(long, env = "OXIO_CONNECT_TIMEOUT", value_name = "MS", default_value_t = 45_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    connect_timeout: u64,
+
     /// Engine.IO maxPayload: the largest message or polling request body
     /// accepted from a client.
     #[arg(long, env = "OXIO_MAX_PAYLOAD", value_name = "BYTES", default_value_t = 1_000_000,
@@ -276,6 +283,7 @@ fn jwt_keys(secret: Option<&str>) -> Result<JwtKeys, StartError> {
 async fn run(cli: Cli) -> Result<(), StartError> {
     let settings = EngineSettings::from_cli(&cli);
     let mut config = DemoConfig::new(jwt_keys(cli.jwt_secret.as_deref())?);
+    config.socketio.connect_timeout = Duration::from_millis(cli.connect_timeout);
     if let Some(dir) = &cli.client_dir {
         config.client_script = ClientScript::in_dir(dir);
     }

@@ -6,7 +6,7 @@
 #[path = "../src/demo/mod.rs"]
 mod demo;
 
-#[path = "demo_fake.rs"]
+#[path = "socketio_fake.rs"]
 mod fake;
 
 use axum::body::Body;
@@ -92,8 +92,8 @@ fn bearer(keys: &JwtKeys, user: &str) -> String {
 
 /// A browser-like socket on `/`, past its CONNECT reply and `welcome`.
 async fn browser(sio: &SocketIo, sid: &str) -> Conn {
-    let c = Conn::open(sio, sid, "EIO=4&transport=websocket");
-    c.connect("/", "").await;
+    let c = fake::open_v5_query(sio, sid, "EIO=4&transport=websocket");
+    c.connect_with("/", "").await;
     assert_eq!(
         c.fake.next_text().await,
         r#"2["welcome","Welcome to oxio"]"#
@@ -103,8 +103,9 @@ async fn browser(sio: &SocketIo, sid: &str) -> Conn {
 
 /// A device socket on `/` named `name`, past CONNECT and `welcome`.
 async fn device(sio: &SocketIo, name: &str) -> Conn {
-    let c = Conn::open(sio, name, "EIO=4&transport=websocket");
-    c.connect("/", &json!({ "device": name }).to_string()).await;
+    let c = fake::open_v5_query(sio, name, "EIO=4&transport=websocket");
+    c.connect_with("/", &json!({ "device": name }).to_string())
+        .await;
     assert_eq!(
         c.fake.next_text().await,
         r#"2["welcome","Welcome to oxio"]"#
@@ -271,10 +272,10 @@ async fn update_sends_data_updated_to_every_socket_on_root() {
     let app = app();
     let a = browser(&app.sio, "a").await;
     let b = browser(&app.sio, "b").await;
-    let admin = Conn::open(&app.sio, "adm", "EIO=4");
+    let admin = fake::open_v5_query(&app.sio, "adm", "EIO=4");
     let token = app.keys.issue("root", SystemTime::now()).unwrap();
     admin
-        .connect("/admin", &json!({ "token": token }).to_string())
+        .connect_with("/admin", &json!({ "token": token }).to_string())
         .await;
     assert_eq!(
         admin.fake.next_text().await,

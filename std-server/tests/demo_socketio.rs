@@ -6,7 +6,7 @@
 #[path = "../src/demo/mod.rs"]
 mod demo;
 
-#[path = "demo_fake.rs"]
+#[path = "socketio_fake.rs"]
 mod fake;
 
 use demo::{DemoConfig, JwtKeys};
@@ -30,8 +30,8 @@ async fn join(sio: &SocketIo, name: &str) -> (Conn, String) {
 }
 
 async fn join_with(sio: &SocketIo, name: &str, auth: &str) -> (Conn, String) {
-    let c = Conn::open(sio, name, "EIO=4&transport=websocket");
-    let sid = c.connect("/", auth).await;
+    let c = fake::open_v5_query(sio, name, "EIO=4&transport=websocket");
+    let sid = c.connect_with("/", auth).await;
     assert_eq!(c.fake.next_text().await, WELCOME);
     (c, sid)
 }
@@ -46,7 +46,7 @@ fn now_ms() -> u64 {
 #[tokio::test]
 async fn connecting_to_root_gets_welcome() {
     let (sio, _) = server();
-    let c = Conn::open(&sio, "a", "EIO=4");
+    let c = fake::open_v5_query(&sio, "a", "EIO=4");
     let reply = c.connect_raw("/", "").await;
     assert!(reply.starts_with(r#"0{"sid":""#), "{reply}");
     assert_eq!(c.fake.next_text().await, WELCOME);
@@ -352,7 +352,7 @@ async fn file_is_acked_with_its_size_and_sent_to_every_other_socket() {
     );
     a.fake.assert_quiet().await;
     b.fake.assert_quiet().await;
-    let rest = c.fake.take_now();
+    let rest: Vec<String> = c.fake.take_now().iter().map(fake::show).collect();
     assert_eq!(
         rest,
         [
@@ -384,7 +384,7 @@ async fn admin_requires_a_jwt_in_auth_or_query() {
         ("EIO=4&token=garbage", String::new()),
         ("EIO=4", json!({ "user": "ann" }).to_string()),
     ] {
-        let c = Conn::open(&sio, "x", query);
+        let c = fake::open_v5_query(&sio, "x", query);
         assert_eq!(
             c.connect_raw("/admin", &auth).await,
             refused,
@@ -394,8 +394,8 @@ async fn admin_requires_a_jwt_in_auth_or_query() {
     }
 
     // auth.token
-    let c = Conn::open(&sio, "a", "EIO=4");
-    c.connect("/admin", &json!({ "token": good }).to_string())
+    let c = fake::open_v5_query(&sio, "a", "EIO=4");
+    c.connect_with("/admin", &json!({ "token": good }).to_string())
         .await;
     assert_eq!(
         c.fake.next_text().await,
@@ -405,8 +405,8 @@ async fn admin_requires_a_jwt_in_auth_or_query() {
 
     // The handshake query's token (io("/admin", { query: { token } })).
     let bob = keys.issue("bob", SystemTime::now()).unwrap();
-    let c = Conn::open(&sio, "q", &format!("EIO=4&transport=polling&token={bob}"));
-    c.connect("/admin", "").await;
+    let c = fake::open_v5_query(&sio, "q", &format!("EIO=4&transport=polling&token={bob}"));
+    c.connect_with("/admin", "").await;
     assert_eq!(
         c.fake.next_text().await,
         r#"2/admin,["hello",{"user":"bob"}]"#
@@ -417,9 +417,9 @@ async fn admin_requires_a_jwt_in_auth_or_query() {
 async fn admin_stats_counts_the_sockets_on_root() {
     let (sio, keys) = server();
     let token = keys.issue("ann", SystemTime::now()).unwrap();
-    let admin = Conn::open(&sio, "adm", "EIO=4");
+    let admin = fake::open_v5_query(&sio, "adm", "EIO=4");
     admin
-        .connect("/admin", &json!({ "token": token }).to_string())
+        .connect_with("/admin", &json!({ "token": token }).to_string())
         .await;
     assert_eq!(
         admin.fake.next_text().await,
@@ -449,7 +449,7 @@ async fn admin_stats_counts_the_sockets_on_root() {
     admin.text(r#"2/admin,["stats"]"#);
     admin.fake.assert_quiet().await;
     // The same session on `/` too counts once on `/`.
-    admin.connect("/", "").await;
+    admin.connect_with("/", "").await;
     assert_eq!(admin.fake.next_text().await, WELCOME);
     admin.text(r#"2/admin,4["stats"]"#);
     assert_eq!(
@@ -467,7 +467,7 @@ async fn devices_connect_with_a_valid_name_only() {
         (r#"{"device":5}"#, "invalid device name: device name must be a string"),
         (r#"{"device":["x"]}"#, "invalid device name: device name must be a string"),
     ] {
-        let c = Conn::open(&sio, "d", "EIO=4");
+        let c = fake::open_v5_query(&sio, "d", "EIO=4");
         assert_eq!(
             c.connect_raw("/", auth).await,
             json!({ "message": message }).to_string().replacen('{', "4{", 1),

@@ -1,7 +1,9 @@
-//! A fake Engine.IO session for the Socket.IO tests: records what the
-//! server sends, has a bounded queue, and (like the engine) calls
-//! `on_close` when closed. Included by the `socketio_*` test files with
-//! `#[path]`; compiled alone it only checks itself.
+//! A fake Engine.IO session for the Socket.IO and demo tests: records what
+//! the server sends, has a bounded queue, and (like the engine) calls
+//! `on_close` when closed. The handshake query is chosen by the test when
+//! it matters (the demo's `/admin` namespace reads a token from it).
+//! Included by the `socketio_*` and `demo_*` test files with `#[path]`;
+//! compiled alone it only checks itself.
 #![allow(dead_code)]
 
 use bytes::Bytes;
@@ -32,15 +34,24 @@ pub struct FakeSession {
     notify: tokio::sync::Notify,
 }
 
+/// The handshake query of [`FakeSession::new`].
+pub const DEFAULT_QUERY: &str = "EIO=4&transport=websocket&room=a%20b";
+
 impl FakeSession {
+    /// A session with [`DEFAULT_QUERY`].
     pub fn new(protocol: Version, sid: &str) -> Arc<FakeSession> {
+        Self::with_query(protocol, sid, DEFAULT_QUERY)
+    }
+
+    /// A session whose handshake query string is `query`.
+    pub fn with_query(protocol: Version, sid: &str, query: &str) -> Arc<FakeSession> {
         let mut headers = http::HeaderMap::new();
         headers.insert("x-test", http::HeaderValue::from_static("yes"));
         Arc::new_cyclic(|me| FakeSession {
             sid: sid.to_owned(),
             protocol,
             info: HandshakeInfo {
-                query: "EIO=4&transport=websocket&room=a%20b".to_owned(),
+                query: query.to_owned(),
                 headers,
                 remote_addr: Some("127.0.0.1:4000".parse().unwrap()),
                 issued: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
@@ -100,7 +111,11 @@ impl FakeSession {
                 }
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("no message from the server; all sent: {:?}", self.all());
+                panic!(
+                    "{}: no message from the server; all sent: {:?}",
+                    self.sid,
+                    self.all()
+                );
             }
         }
     }
@@ -125,7 +140,11 @@ impl FakeSession {
     pub async fn assert_quiet(&self) {
         settle().await;
         let rest: Vec<String> = self.take_now().iter().map(show).collect();
-        assert!(rest.is_empty(), "unexpected messages: {rest:?}");
+        assert!(
+            rest.is_empty(),
+            "{}: unexpected messages: {rest:?}",
+            self.sid
+        );
     }
 
     /// Waits until the session is closed, returning the reason.
@@ -136,7 +155,7 @@ impl FakeSession {
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        panic!("session not closed");
+        panic!("{}: session not closed", self.sid);
     }
 }
 
@@ -223,14 +242,31 @@ impl Conn {
         self.fake.close(reason);
     }
 
-    /// Connects to `ns` (v5) and returns the socket id from the reply.
-    pub async fn connect(&self, ns: &str) -> String {
+    /// The client went away (`transport close`).
+    pub fn close(&self) {
+        self.transport_closed(CloseReason::TransportClose);
+    }
+
+    /// Sends CONNECT for `ns` with `auth` (JSON, or "" for none) and
+    /// returns the server's raw reply.
+    pub async fn connect_raw(&self, ns: &str, auth: &str) -> String {
         if ns == "/" {
-            self.text("0");
+            self.text(&format!("0{auth}"));
         } else {
-            self.text(&format!("0{ns},"));
+            self.text(&format!("0{ns},{auth}"));
         }
-        let reply = self.fake.next_text().await;
+        self.fake.next_text().await
+    }
+
+    /// Connects to `ns` (v5) without auth and returns the socket id.
+    pub async fn connect(&self, ns: &str) -> String {
+        self.connect_with(ns, "").await
+    }
+
+    /// Connects to `ns` with `auth` (JSON, or "" for none), expecting
+    /// success; returns the socket id from the reply.
+    pub async fn connect_with(&self, ns: &str, auth: &str) -> String {
+        let reply = self.connect_raw(ns, auth).await;
         let prefix = if ns == "/" {
             "0".to_owned()
         } else {
@@ -244,8 +280,14 @@ impl Conn {
     }
 }
 
+/// Opens a session with [`DEFAULT_QUERY`].
 pub fn open(sio: &SocketIo, protocol: Version, sid: &str) -> Conn {
-    let fake = FakeSession::new(protocol, sid);
+    open_query(sio, protocol, sid, DEFAULT_QUERY)
+}
+
+/// Opens a session whose handshake query is `query`.
+pub fn open_query(sio: &SocketIo, protocol: Version, sid: &str, query: &str) -> Conn {
+    let fake = FakeSession::with_query(protocol, sid, query);
     let handler: Arc<dyn EngineHandler> = Arc::new(sio.clone());
     let _ = fake.handler.set(handler);
     let session: Session = fake.clone();
@@ -260,6 +302,11 @@ pub fn open(sio: &SocketIo, protocol: Version, sid: &str) -> Conn {
 
 pub fn open_v5(sio: &SocketIo, sid: &str) -> Conn {
     open(sio, Version::V4, sid)
+}
+
+/// A Socket.IO v5 (Engine.IO v4) session whose handshake query is `query`.
+pub fn open_v5_query(sio: &SocketIo, sid: &str, query: &str) -> Conn {
+    open_query(sio, Version::V4, sid, query)
 }
 
 pub fn open_v3(sio: &SocketIo, sid: &str) -> Conn {
@@ -295,4 +342,21 @@ fn fake_session_bounds_its_queue() {
         f.send(Message::Text(Utf8Bytes::from("d"))),
         Err(SendError::Closed(_))
     ));
+}
+
+#[tokio::test]
+async fn fake_session_records_and_closes() {
+    let sio = SocketIo::builder().build();
+    let c = open_query(&sio, Version::V4, "s", "EIO=4&token=t");
+    assert_eq!(c.fake.info().query, "EIO=4&token=t");
+    let sid = c.connect("/").await;
+    assert_eq!(sid.len(), 20);
+    c.fake.assert_quiet().await;
+    c.close();
+    assert_eq!(c.fake.closed_reason(), Some(CloseReason::TransportClose));
+    assert!(matches!(
+        c.fake.send(Message::Text(Utf8Bytes::from("x"))),
+        Err(SendError::Closed(_))
+    ));
+    assert_eq!(c.fake.all(), [format!("0{{\"sid\":\"{sid}\"}}")]);
 }

@@ -33,8 +33,12 @@ pub enum OverflowPolicy {
 /// Server settings, with Node's defaults where Node has one.
 #[derive(Debug, Clone)]
 pub struct SocketIoConfig {
-    /// Close a session that joins no namespace within this (Node's
-    /// `connectTimeout`, default 45 s).
+    /// Time a client has to join a namespace after the Engine.IO handshake;
+    /// a session that has joined none by then is closed (`forced close`).
+    /// Node's Server option `connectTimeout`, default 45 s. Engine.IO v3
+    /// (Socket.IO v2) clients are joined to `/` on open. The
+    /// only setting of its kind: [`EngineConfig`](crate::config::EngineConfig)
+    /// has none, as in Node.
     pub connect_timeout: Duration,
     /// Default timeout of `emit_with_ack` (default 5 s).
     pub ack_timeout: Duration,

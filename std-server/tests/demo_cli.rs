@@ -1,0 +1,98 @@
+//! The `oxio-server` binary's command line, end to end: the Socket.IO
+//! `--connect-timeout` reaches the server (a WebSocket client that never
+//! sends CONNECT is closed after it, one that joins `/` stays).
+
+mod demo_support;
+
+use demo_support::DemoServer;
+use futures_util::{SinkExt, StreamExt};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(server: &DemoServer) -> Ws {
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", server.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let open = ws.next().await.unwrap().unwrap();
+    let open = open.to_text().unwrap().to_owned();
+    assert!(open.starts_with(r#"0{"sid":""#), "{open}");
+    ws
+}
+
+/// Reads frames until the server ends the connection, within `limit`;
+/// returns the text frames seen (pings answered).
+async fn until_closed(ws: &mut Ws, limit: Duration) -> Vec<String> {
+    let mut texts = Vec::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => panic!("still open after {limit:?}; saw {texts:?}"),
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return texts,
+            Ok(Some(Ok(Message::Text(t)))) => {
+                if t.as_str() == "2" {
+                    ws.send(Message::text("3")).await.unwrap();
+                } else {
+                    texts.push(t.as_str().to_owned());
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn connect_timeout_flag_closes_sessions_that_join_nothing() {
+    let server = DemoServer::start(&["--connect-timeout", "300"]);
+    let mut idle = open(&server).await;
+    let mut joined = open(&server).await;
+    let started = Instant::now();
+    joined.send(Message::text("40")).await.unwrap();
+    let reply = joined.next().await.unwrap().unwrap();
+    assert!(
+        reply.to_text().unwrap().starts_with(r#"40{"sid":""#),
+        "{reply:?}"
+    );
+    // The idle one is closed with no Socket.IO packet.
+    assert_eq!(
+        until_closed(&mut idle, Duration::from_secs(5)).await,
+        Vec::<String>::new()
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "closed after {took:?}\n{}",
+        server.log_text()
+    );
+    // The one that joined stays open past the timeout.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    joined
+        .send(Message::text(r#"42["get-time"]"#))
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(3), joined.next()).await {
+        if let Message::Text(t) = m {
+            if t.as_str().starts_with(r#"42["current-time""#) {
+                got.push(t.as_str().to_owned());
+                break;
+            }
+        }
+    }
+    assert_eq!(got.len(), 1, "{}", server.log_text());
+}
+
+#[test]
+fn connect_timeout_flag_rejects_zero() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxio-server"))
+        .args(["--connect-timeout", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid value '0' for '--connect-timeout <MS>'"),
+        "{err}"
+    );
+}
