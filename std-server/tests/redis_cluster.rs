@@ -3,7 +3,9 @@
 //! redis-server, with real socket.io-client clients on every node:
 //! broadcasts both ways, rooms / except / local, binary, broadcasts with
 //! acks, fetchSockets and remote join/leave/disconnect from both sides,
-//! serverSideEmit with and without acks, and the server count.
+//! serverSideEmit with and without acks, and the server count. A second
+//! test runs an oxio node and a Node node both with
+//! `publishOnSpecificResponseChannel` and watches the response channels.
 //!
 //! Needs redis-server, node and `npm ci --prefix std-server/tests/redis_js`
 //! (skip notice otherwise; a failure under `CI` / `OXIO_REQUIRE_NODE=1`).
@@ -272,6 +274,147 @@ fn three_nodes_on_one_redis() {
         n.stop().await;
         a.server.stop().await;
         b.server.stop().await;
+        drop(redis);
+    });
+}
+
+/// Every message on the response channels (`<prefix>-response#*`), by
+/// channel name, from a plain Redis subscriber.
+async fn record_responses(url: &str) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use futures_util::StreamExt;
+    let client = redis::Client::open(url).unwrap();
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    pubsub.psubscribe("socket.io-response#*").await.unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    tokio::spawn(async move {
+        let mut messages = pubsub.into_on_message();
+        while let Some(m) = messages.next().await {
+            s2.lock().unwrap().push(m.get_channel_name().to_owned());
+        }
+    });
+    seen
+}
+
+/// `publish_on_specific_response_channel` (Node's
+/// `publishOnSpecificResponseChannel: true`) on an oxio node and a Node
+/// node: broadcasts with acks and fetchSockets work both ways, and every
+/// answer travels on the requester's own channel
+/// `socket.io-response#/#<uid>#`, none on the shared `socket.io-response#/#`.
+#[test]
+fn specific_response_channel_with_node() {
+    if !redis_support::ready() {
+        return;
+    }
+    sio_support::run(async {
+        let redis = Redis::start().await;
+        let responses = record_responses(&redis.url()).await;
+        let a = RustNode::start_with("A", &redis.url(), |b| {
+            b.publish_on_specific_response_channel(true)
+        })
+        .await;
+        let mut n = Peer::start_with(
+            &redis.url(),
+            json!({"publishOnSpecificResponseChannel": true}),
+        )
+        .await;
+        let a1 = n.client("a1", &a.url(), &["r1"]).await;
+        let n1 = n.client("n1", &n.url(), &["r1"]).await;
+        let n2 = n.client("n2", &n.url(), &[]).await;
+        let io_a = a.server.io.clone();
+        let uid_a = a.adapter.uid().to_owned();
+        let uid_n = n.cmd(json!({"cmd": "uid"})).await;
+        let uid_n = uid_n.as_str().unwrap().to_owned();
+        assert_ne!(uid_a, uid_n);
+
+        // Broadcasts with acks, from Rust and from Node.
+        let acks = io_a
+            .timeout(Duration::from_secs(3))
+            .emit_with_ack("ask", &("q",))
+            .await
+            .unwrap();
+        let mut got: Vec<String> = acks.values();
+        got.sort();
+        assert_eq!(got, ["a1:q", "n1:q", "n2:q"], "{acks:?}");
+        assert_eq!(acks.expected, 3);
+        assert!(!acks.timed_out);
+        let acks = io_a
+            .to("r1")
+            .timeout(Duration::from_secs(3))
+            .emit_with_ack("ask", &("r",))
+            .await
+            .unwrap();
+        let mut got: Vec<String> = acks.values();
+        got.sort();
+        assert_eq!(got, ["a1:r", "n1:r"], "{acks:?}");
+        let from_node = n
+            .cmd(json!({"cmd": "emitWithAck", "event": "ask", "args": ["s"], "timeout": 3000}))
+            .await;
+        let mut got: Vec<String> = serde_json::from_value(from_node).unwrap();
+        got.sort();
+        assert_eq!(got, ["a1:s", "n1:s", "n2:s"]);
+
+        // fetchSockets, from Rust and from Node, with the remote data.
+        let sockets = io_a.fetch_sockets().await.unwrap();
+        let mut ids: Vec<String> = sockets.iter().map(|s| s.id().to_string()).collect();
+        ids.sort();
+        let mut want = vec![a1.clone(), n1.clone(), n2.clone()];
+        want.sort();
+        assert_eq!(ids, want);
+        match sockets.iter().find(|s| s.id().as_str() == n2) {
+            Some(FetchedSocket::Remote(r)) => {
+                assert_eq!(r.data, json!({"node": "js", "name": "n2"}))
+            }
+            other => panic!("n2 is a remote socket: {other:?}"),
+        }
+        let in_r1 = io_a.to("r1").fetch_sockets().await.unwrap();
+        let mut ids: Vec<String> = in_r1.iter().map(|s| s.id().to_string()).collect();
+        ids.sort();
+        let mut want = vec![a1.clone(), n1.clone()];
+        want.sort();
+        assert_eq!(ids, want);
+        let from_node = n.cmd(json!({"cmd": "fetchSockets", "to": "r1"})).await;
+        let from_node = from_node.as_array().unwrap();
+        assert_eq!(from_node.len(), 2, "{from_node:?}");
+        let a1_seen = from_node
+            .iter()
+            .find(|s| s["id"] == a1.as_str())
+            .unwrap_or_else(|| panic!("a1 missing from {from_node:?}"));
+        assert_eq!(a1_seen["data"], json!({"node": "A", "name": "a1"}));
+
+        // Every answer went to the requester's own response channel: the
+        // Node node's answers to A on A's, A's answers to Node on Node's.
+        let to_a = format!("socket.io-response#/#{uid_a}#");
+        let to_n = format!("socket.io-response#/#{uid_n}#");
+        // A asked twice with acks (a count, then one ack per Node client:
+        // 1 + 2 and 1 + 1) and fetched twice; Node asked once (1 + 1) and
+        // fetched once. The recorder reads from the same Redis as the
+        // requesters, so it may lag: wait for the counts.
+        let (want_a, want_n) = (3 + 2 + 2, 2 + 1);
+        let count = |ch: &str| {
+            responses
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|c| *c == ch)
+                .count()
+        };
+        for _ in 0..50 {
+            if count(&to_a) >= want_a && count(&to_n) >= want_n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let seen = responses.lock().unwrap().clone();
+        for c in &seen {
+            assert!(c == &to_a || c == &to_n, "answer on {c}; all: {seen:?}");
+        }
+        assert_eq!(count(&to_a), want_a, "{seen:?}");
+        assert_eq!(count(&to_n), want_n, "{seen:?}");
+
+        n.stop().await;
+        a.server.stop().await;
         drop(redis);
     });
 }

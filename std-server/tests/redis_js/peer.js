@@ -1,6 +1,6 @@
 // A Node socket.io node with @socket.io/redis-adapter, plus socket.io-client
 // clients, driven by JSON lines on stdin; prints JSON lines on stdout.
-// Usage: node peer.js <redis-url>
+// Usage: node peer.js <redis-url> [<adapter options as JSON>]
 // Binary values travel in the JSON as {"$bin":[bytes]}.
 "use strict";
 const http = require("http");
@@ -43,7 +43,8 @@ async function main() {
   sub.on("error", () => {});
   await Promise.all([pub.connect(), sub.connect()]);
   const httpServer = http.createServer();
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub, { requestsTimeout: 3000 }) });
+  const adapterOpts = { requestsTimeout: 3000, ...JSON.parse(process.argv[3] || "{}") };
+  const io = new Server(httpServer, { adapter: createAdapter(pub, sub, adapterOpts) });
   io.on("connection", (socket) => {
     const auth = socket.handshake.auth || {};
     socket.data = { node: "js", name: auth.name };
@@ -59,14 +60,28 @@ async function main() {
 
   const ops = {
     async client(c) {
-      const s = connect(c.url, {
+      const opts = {
         auth: { name: c.name, rooms: c.rooms || [] },
         transports: c.transports || ["websocket"],
         reconnection: false,
         forceNew: true,
-      });
+      };
+      if (c.localAddress) {
+        // The source address of every request: the polling XHRs use `agent`,
+        // the WebSocket upgrade (ws) gets both `agent` and `localAddress`.
+        opts.agent = new http.Agent({ localAddress: c.localAddress });
+        opts.localAddress = c.localAddress;
+      }
+      const s = connect(c.url, opts);
       clients.set(c.name, s);
-      s.on("connect", () => out({ ev: "connected", client: c.name, id: s.id }));
+      s.io.on("open", () => {
+        // The Engine.IO session is open: its first transport, then upgrades.
+        out({ ev: "opened", client: c.name, transport: s.io.engine.transport.name });
+        s.io.engine.on("upgrade", (t) => out({ ev: "upgraded", client: c.name, transport: t.name }));
+      });
+      s.on("connect", () =>
+        out({ ev: "connected", client: c.name, id: s.id, transport: s.io.engine.transport.name }),
+      );
       s.on("connect_error", (e) => out({ ev: "connect_error", client: c.name, message: e.message }));
       s.on("disconnect", (reason) => out({ ev: "disconnected", client: c.name, reason }));
       s.onAny((event, ...args) => {
@@ -78,6 +93,15 @@ async function main() {
     },
     async client_emit(c) {
       clients.get(c.client).emit(c.event, ...fromJson(c.args || []));
+    },
+    async client_ack(c) {
+      const s = clients.get(c.client);
+      const args = await s.timeout(c.timeout || 3000).emitWithAck(c.event, ...fromJson(c.args || []));
+      return { args: toJson([args]), transport: s.io.engine.transport.name };
+    },
+    async client_close(c) {
+      clients.get(c.client).disconnect();
+      clients.delete(c.client);
     },
     async emit(c) {
       let op = io;
@@ -110,6 +134,9 @@ async function main() {
     },
     async serverSideEmitWithAck(c) {
       return toJson(await io.serverSideEmitWithAck(c.event, ...fromJson(c.args || [])));
+    },
+    async uid() {
+      return io.of("/").adapter.uid;
     },
     async serverCount() {
       return io.of("/").adapter.serverCount();

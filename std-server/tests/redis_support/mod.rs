@@ -10,7 +10,7 @@
 #![allow(dead_code)]
 
 use crate::sio_support::{self, SioServer};
-use oxio_server::adapter::redis::{RedisAdapter, RedisAdapterFactory};
+use oxio_server::adapter::redis::{RedisAdapter, RedisAdapterBuilder, RedisAdapterFactory};
 use oxio_server::adapter::SocketData;
 use oxio_server::socketio::{AckSender, Data, SocketIo, SocketRef};
 use serde_json::{json, Value};
@@ -170,16 +170,26 @@ pub struct RustNode {
 
 impl RustNode {
     pub async fn start(name: &'static str, redis_url: &str) -> RustNode {
+        RustNode::start_with(name, redis_url, |b| b).await
+    }
+
+    /// Like [`RustNode::start`], with extra adapter options.
+    pub async fn start_with(
+        name: &'static str,
+        redis_url: &str,
+        configure: impl FnOnce(RedisAdapterBuilder) -> RedisAdapterBuilder,
+    ) -> RustNode {
         if let Ok(filter) = std::env::var("OXIO_TEST_LOG") {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
                 .with_test_writer()
                 .try_init();
         }
-        let adapter = RedisAdapter::builder(redis_url)
+        let builder = RedisAdapter::builder(redis_url)
             .requests_timeout(Duration::from_secs(3))
             .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(400))
-            .health_interval(Duration::from_millis(250))
+            .health_interval(Duration::from_millis(250));
+        let adapter = configure(builder)
             .connect()
             .await
             .expect("connect to redis");
@@ -205,8 +215,15 @@ impl RustNode {
                 s3.push(json!({"chat": text}));
                 let _ = s.broadcast().emit("chat", &(text,));
             });
-            socket.on("ping-node", move |ack: AckSender| {
-                let _ = ack.send(&(name,));
+            // Which node a client is on, and the client address nginx saw.
+            socket.on("ping-node", move |s: SocketRef, ack: AckSender| {
+                let ip = s
+                    .handshake()
+                    .headers
+                    .get("x-real-ip")
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from);
+                let _ = ack.send(&(json!({"node": name, "ip": ip}),));
             });
         });
         let s2 = seen.clone();
@@ -240,9 +257,15 @@ pub struct Peer {
 
 impl Peer {
     pub async fn start(redis_url: &str) -> Peer {
+        Peer::start_with(redis_url, json!({})).await
+    }
+
+    /// Like [`Peer::start`], with extra @socket.io/redis-adapter options.
+    pub async fn start_with(redis_url: &str, adapter_opts: Value) -> Peer {
         let mut child = tokio::process::Command::new("node")
             .arg(js_dir().join("peer.js"))
             .arg(redis_url)
+            .arg(adapter_opts.to_string())
             .current_dir(js_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -333,6 +356,19 @@ impl Peer {
             })
             .await;
         v["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Starts connecting client `name` to `url` from source address
+    /// `local_address`; does not wait (see `connected` / `connect_error`).
+    pub async fn client_from(
+        &mut self,
+        name: &str,
+        url: &str,
+        transports: &[&str],
+        local_address: &str,
+    ) {
+        self.cmd(json!({"cmd": "client", "name": name, "url": url, "transports": transports, "localAddress": local_address}))
+            .await;
     }
 
     /// The events client `name` received, as `[event, args]`.
