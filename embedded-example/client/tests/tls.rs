@@ -1,0 +1,359 @@
+//! `wss://` (feature `tls`): the client through embedded-tls against an
+//! in-process oxio-server behind a TLS 1.3 terminator (tokio-rustls), with
+//! certificates made at test time (rcgen).
+#![cfg(feature = "tls")]
+
+mod support;
+
+use embassy_futures::select::{select, Either};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use oxio_client::tls::FULL_RECORD_LEN;
+use oxio_client::{
+    Client, Error, Event, TlsConnector, TlsError, TlsRunner, TlsShared, TlsVerify, TokioConnector,
+};
+use oxio_codec::client::NO_AUTH;
+use oxio_server::socketio::{AckSender, Data, SocketIo, SocketRef};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use support::*;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// A CA (its DER) and a way to issue leaves with it.
+struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        Ca { issuer }
+    }
+
+    fn der(&self) -> Vec<u8> {
+        self.issuer.der().to_vec()
+    }
+
+    /// A leaf for `names` (DNS names or IP literals) signed by this CA.
+    fn leaf(&self, names: &[&str]) -> Identity {
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &self.issuer)
+            .unwrap();
+        Identity {
+            chain: vec![cert.der().clone()],
+            key: key.serialize_der(),
+        }
+    }
+}
+
+/// What the TLS server presents.
+struct Identity {
+    chain: Vec<CertificateDer<'static>>,
+    key: Vec<u8>,
+}
+
+/// A self-signed leaf (no CA).
+fn self_signed(names: &[&str]) -> Identity {
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let cert = CertificateParams::new(names)
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    Identity {
+        chain: vec![cert.der().clone()],
+        key: key.serialize_der(),
+    }
+}
+
+/// A TLS 1.3 terminator on 127.0.0.1 forwarding to `upstream`; counts
+/// the connections it made to the Socket.IO server.
+struct Terminator {
+    addr: SocketAddr,
+    upstream_connections: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Terminator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn terminator(upstream: SocketAddr, id: Identity) -> Terminator {
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(id.key));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(id.chain, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let upstream_connections = Arc::new(AtomicUsize::new(0));
+    let count = upstream_connections.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let count = count.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    Terminator {
+        addr,
+        upstream_connections,
+        task,
+    }
+}
+
+fn app() -> SocketIo {
+    let sio = SocketIo::builder().build();
+    sio.io().ns("/", |s: SocketRef| {
+        s.on("add", |Data((a, b)): Data<(i64, i64)>, ack: AckSender| {
+            ack.send(&(a + b,)).unwrap();
+        });
+    });
+    sio
+}
+
+type Shared = TlsShared<NoopRawMutex, 2048, 2048>;
+type TlsClient<'a> = Client<'a, TlsConnector<'a, NoopRawMutex, 2048, 2048>, fn() -> u32>;
+
+/// What a client run ended with.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// Connected, and `add(2, 40)` was acknowledged with this.
+    Sum(i64),
+    /// Never connected; the client's last error.
+    Failed(Option<Error>),
+}
+
+/// Runs a client for `url` with `verify` beside its TLS runner: connect
+/// `/`, then `add(2, 40)` with an ack. Gives up after 3 s.
+async fn run_client(url: &str, verify: TlsVerify<'_>) -> Outcome {
+    let shared = Shared::new();
+    let connector = TlsConnector::new(&shared);
+    let mut read_record = vec![0u8; FULL_RECORD_LEN];
+    let mut write_record = vec![0u8; 4096];
+    let mut runner = TlsRunner::new(
+        &shared,
+        &TokioConnector,
+        verify,
+        rand_core::OsRng,
+        &mut read_record,
+        &mut write_record,
+    );
+    let mut client: Box<TlsClient<'_>> =
+        Box::new(Client::new(&connector, url, fast(), rand as fn() -> u32).unwrap());
+    let app = async {
+        client.connect("/", NO_AUTH).unwrap();
+        let deadline = embassy_time::Instant::now() + embassy_time::Duration::from_secs(3);
+        loop {
+            let (connected, over) = match client.next_event_until(Some(deadline)).await {
+                Ok(Some(Event::Connected { .. })) => (true, false),
+                Ok(Some(_)) => (false, false),
+                Ok(None) | Err(_) => (false, true),
+            };
+            if connected {
+                break;
+            }
+            if over {
+                return Outcome::Failed(client.last_error().cloned());
+            }
+            if client.last_error().is_some() {
+                return Outcome::Failed(client.last_error().cloned());
+            }
+        }
+        let (sum,): (i64,) = client.emit_with_ack("add", &(2, 40)).await.unwrap();
+        Outcome::Sum(sum)
+    };
+    match select(runner.run(), app).await {
+        Either::First(never) => match never {},
+        Either::Second(outcome) => outcome,
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn verified_wss_connects_and_gets_an_ack() {
+    let srv = serve(app(), "127.0.0.1:0".parse().unwrap(), None).await;
+    let ca = Ca::new("oxio test CA");
+    let term = terminator(srv.addr, ca.leaf(&["localhost", "127.0.0.1"])).await;
+    let ca_der = ca.der();
+    let url = format!("wss://localhost:{}", term.addr.port());
+    assert_eq!(
+        run_client(&url, TlsVerify::Ca(&ca_der)).await,
+        Outcome::Sum(42)
+    );
+    assert_eq!(term.upstream_connections.load(Ordering::SeqCst), 1);
+    // The same through an IP literal in the URL, checking a DNS name.
+    let url = format!("wss://127.0.0.1:{}", term.addr.port());
+    let verify = TlsVerify::CaForName {
+        ca: &ca_der,
+        server_name: "localhost",
+    };
+    assert_eq!(run_client(&url, verify).await, Outcome::Sum(42));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn wrong_ca_is_refused_before_socketio() {
+    let srv = serve(app(), "127.0.0.1:0".parse().unwrap(), None).await;
+    let ca = Ca::new("oxio test CA");
+    let term = terminator(srv.addr, ca.leaf(&["localhost"])).await;
+    let other = Ca::new("oxio test CA").der(); // same name, other key
+    let url = format!("wss://localhost:{}", term.addr.port());
+    assert_eq!(
+        run_client(&url, TlsVerify::Ca(&other)).await,
+        Outcome::Failed(Some(Error::Tls(TlsError::Certificate)))
+    );
+    assert_eq!(term.upstream_connections.load(Ordering::SeqCst), 0);
+    // A self-signed server is refused too.
+    let term2 = terminator(srv.addr, self_signed(&["localhost"])).await;
+    let url = format!("wss://localhost:{}", term2.addr.port());
+    assert_eq!(
+        run_client(&url, TlsVerify::Ca(&ca.der())).await,
+        Outcome::Failed(Some(Error::Tls(TlsError::Certificate)))
+    );
+    assert_eq!(term2.upstream_connections.load(Ordering::SeqCst), 0);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn wrong_server_name_is_refused() {
+    let srv = serve(app(), "127.0.0.1:0".parse().unwrap(), None).await;
+    let ca = Ca::new("oxio test CA");
+    let ca_der = ca.der();
+    let term = terminator(srv.addr, ca.leaf(&["sensors.example"])).await;
+    let url = format!("wss://localhost:{}", term.addr.port());
+    assert_eq!(
+        run_client(&url, TlsVerify::Ca(&ca_der)).await,
+        Outcome::Failed(Some(Error::Tls(TlsError::Certificate)))
+    );
+    let verify = TlsVerify::CaForName {
+        ca: &ca_der,
+        server_name: "other.example",
+    };
+    assert_eq!(
+        run_client(&url, verify).await,
+        Outcome::Failed(Some(Error::Tls(TlsError::Certificate)))
+    );
+    assert_eq!(term.upstream_connections.load(Ordering::SeqCst), 0);
+    // The right name through the override connects.
+    let verify = TlsVerify::CaForName {
+        ca: &ca_der,
+        server_name: "sensors.example",
+    };
+    assert_eq!(run_client(&url, verify).await, Outcome::Sum(42));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn chain_through_an_intermediate_is_refused() {
+    // A leaf signed by an intermediate of the trusted CA: embedded-tls does
+    // not check basicConstraints, so such chains are refused (the
+    // intermediate would have to be the trust anchor).
+    let srv = serve(app(), "127.0.0.1:0".parse().unwrap(), None).await;
+    let root = Ca::new("oxio root");
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "oxio intermediate");
+    let inter =
+        CertifiedIssuer::signed_by(params, KeyPair::generate().unwrap(), &root.issuer).unwrap();
+    let inter = Ca { issuer: inter };
+    let mut id = inter.leaf(&["localhost"]);
+    id.chain.push(CertificateDer::from(inter.der()));
+    let term = terminator(srv.addr, id).await;
+    let url = format!("wss://localhost:{}", term.addr.port());
+    assert_eq!(
+        run_client(&url, TlsVerify::Ca(&root.der())).await,
+        Outcome::Failed(Some(Error::Tls(TlsError::Certificate)))
+    );
+    // With the intermediate as the trust anchor it connects.
+    assert_eq!(
+        run_client(&url, TlsVerify::Ca(&inter.der())).await,
+        Outcome::Sum(42)
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn insecure_mode_connects_to_a_self_signed_server() {
+    let srv = serve(app(), "127.0.0.1:0".parse().unwrap(), None).await;
+    let term = terminator(srv.addr, self_signed(&["localhost"])).await;
+    let url = format!("wss://localhost:{}", term.addr.port());
+    assert_eq!(
+        run_client(&url, TlsVerify::Insecure_DangerNoVerification).await,
+        Outcome::Sum(42)
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn plain_server_gives_a_tls_error_and_urls_must_match_the_connector() {
+    // A plain (non-TLS) server behind a wss:// URL: the handshake fails.
+    let srv = serve(app(), "127.0.0.1:0".parse().unwrap(), None).await;
+    let url = format!("wss://localhost:{}", srv.addr.port());
+    let ca = Ca::new("oxio test CA").der();
+    match run_client(&url, TlsVerify::Ca(&ca)).await {
+        Outcome::Failed(Some(Error::Tls(_))) => {}
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+    // wss:// needs the TLS connector, and the TLS connector needs wss://.
+    let plain: Result<Client<'_, _, _>, _> =
+        Client::new(&TokioConnector, "wss://localhost:1", fast(), || 1);
+    assert_eq!(plain.err(), Some(Error::Url(oxio_client::UrlError::Scheme)));
+    let shared = Shared::new();
+    let tls = TlsConnector::new(&shared);
+    let c: Result<TlsClient<'_>, _> =
+        Client::new(&tls, "ws://localhost:1", fast(), rand as fn() -> u32);
+    assert_eq!(c.err(), Some(Error::Url(oxio_client::UrlError::Scheme)));
+    srv.stop().await;
+}
+
+#[test]
+fn runner_ram() {
+    // The runner future lives in a task's static storage on a device.
+    let shared = Shared::new();
+    let mut r = [0u8; 0];
+    let mut w = [0u8; 0];
+    let mut runner = TlsRunner::new(
+        &shared,
+        &TokioConnector,
+        TlsVerify::Insecure_DangerNoVerification,
+        rand_core::OsRng,
+        &mut r,
+        &mut w,
+    );
+    let fut = runner.run();
+    let size = std::mem::size_of_val(&fut);
+    println!(
+        "runner future: {size} B; TlsShared<_, 2048, 2048>: {} B",
+        std::mem::size_of::<Shared>()
+    );
+    assert!(size < 16 * 1024, "runner future is {size} B");
+}
