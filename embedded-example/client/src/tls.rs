@@ -315,6 +315,44 @@ impl<M: RawMutex, const IN: usize, const OUT: usize> Write for TlsStream<'_, M, 
 ///
 /// `rng` must be a cryptographic generator (the board's true RNG, or a CSPRNG
 /// seeded from it): it makes the key share and the `ClientHello` random.
+///
+/// ```
+/// use embassy_futures::select::{select, Either};
+/// use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+/// use oxio_client::tls::FULL_RECORD_LEN;
+/// use oxio_client::{Client, Error, TlsConnector, TlsRunner, TlsShared, TlsVerify, TokioConnector};
+/// use oxio_codec::client::{Config, NO_AUTH};
+///
+/// static CA: &[u8] = &[]; // your CA certificate (DER), e.g. include_bytes!("ca.der")
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// let free = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+/// let url = format!("wss://localhost:{}", free.local_addr().unwrap().port());
+/// drop(free); // nothing listens there
+///
+/// let shared: TlsShared<NoopRawMutex> = TlsShared::new();
+/// let (mut read_record, mut write_record) = (vec![0; FULL_RECORD_LEN], vec![0; 4096]);
+/// let mut runner = TlsRunner::new(
+///     &shared, &TokioConnector, TlsVerify::Ca(CA), rand_core::OsRng,
+///     &mut read_record, &mut write_record,
+/// );
+/// let connector = TlsConnector::new(&shared);
+/// let mut client: Client<'_, _, _> = Client::new(&connector, &url, Config::default(), || 7).unwrap();
+/// client.connect("/", NO_AUTH).unwrap();
+/// let app = async {
+///     while client.last_error().is_none() {
+///         let _ = client.next_event().await;
+///     }
+///     client.last_error().cloned()
+/// };
+/// // The runner and the client side by side (on Embassy: two tasks).
+/// let got = rt.block_on(async {
+///     match select(runner.run(), app).await {
+///         Either::First(never) => match never {},
+///         Either::Second(e) => e,
+///     }
+/// });
+/// assert_eq!(got, Some(Error::Connect));
+/// ```
 pub struct TlsRunner<'r, C: Connector, R, M: RawMutex, const IN: usize, const OUT: usize> {
     shared: &'r TlsShared<M, IN, OUT>,
     connector: &'r C,
@@ -406,11 +444,8 @@ where
             Either::Second(newer) => return Some(newer),
         };
         let boundary = Cell::new(true);
-        let mut tls: TlsConnection<'_, _, Aes128GcmSha256> = TlsConnection::new(
-            Guard::new(sock, &boundary),
-            read_record,
-            write_record,
-        );
+        let mut tls: TlsConnection<'_, _, Aes128GcmSha256> =
+            TlsConnection::new(Guard::new(sock, &boundary), read_record, write_record);
         let mut verifier = ca.map(Verifier::new);
         let opened = {
             let config = embedded_tls::TlsConfig::new().with_server_name(name);
@@ -742,5 +777,103 @@ impl TlsError {
             E::Io(_) | E::IoError | E::ConnectionClosed => TlsError::Io,
             _ => TlsError::Protocol,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands out `data` in pieces of the given sizes.
+    struct Pieces<'d> {
+        data: &'d [u8],
+        sizes: &'d [usize],
+    }
+
+    impl ErrorType for Pieces<'_> {
+        type Error = core::convert::Infallible;
+    }
+
+    impl Read for Pieces<'_> {
+        async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            let (first, rest) = self.sizes.split_first().unwrap_or((&0, &[]));
+            let n = (*first).min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            self.sizes = rest;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn guard_knows_record_boundaries() {
+        // Records of 3, 0 and 2 payload bytes.
+        let stream = [
+            23, 3, 3, 0, 3, b'a', b'b', b'c', 23, 3, 3, 0, 0, 23, 3, 3, 0, 2, b'd', b'e',
+        ];
+        // (piece size, boundary after it)
+        let table: &[(usize, bool)] = &[
+            (2, false), // inside the first header
+            (3, false), // header done, 3 payload bytes to come
+            (2, false),
+            (1, true), // first record complete
+            (5, true), // an empty record
+            (6, false),
+            (1, true),
+        ];
+        let mut sizes = [0usize; 7];
+        for (s, t) in sizes.iter_mut().zip(table) {
+            *s = t.0;
+        }
+        let boundary = Cell::new(false);
+        let mut guard = Guard::new(
+            Pieces {
+                data: &stream,
+                sizes: &sizes,
+            },
+            &boundary,
+        );
+        assert!(boundary.get());
+        let mut buf = [0u8; 16];
+        for (i, (size, at_boundary)) in table.iter().enumerate() {
+            let n = embassy_futures::block_on(guard.read(&mut buf[..*size])).unwrap();
+            assert_eq!(n, *size, "piece {i}");
+            assert_eq!(boundary.get(), *at_boundary, "piece {i}");
+        }
+        // One read spanning a record end and the next header.
+        let boundary = Cell::new(true);
+        let mut guard = Guard::new(
+            Pieces {
+                data: &stream,
+                sizes: &[10, 10],
+            },
+            &boundary,
+        );
+        embassy_futures::block_on(guard.read(&mut buf[..10])).unwrap();
+        assert!(!boundary.get());
+        embassy_futures::block_on(guard.read(&mut buf[..10])).unwrap();
+        assert!(boundary.get());
+    }
+
+    #[test]
+    fn errors_map_to_typed_tls_errors() {
+        use embedded_tls::alert::{AlertDescription, AlertLevel};
+        use embedded_tls::TlsError as E;
+        let table = [
+            (E::InvalidCertificate, TlsError::Certificate),
+            (E::InvalidSignature, TlsError::Certificate),
+            (
+                E::HandshakeAborted(AlertLevel::Fatal, AlertDescription::HandshakeFailure),
+                TlsError::Alert(40),
+            ),
+            (E::InsufficientSpace, TlsError::RecordTooLarge),
+            (E::IoError, TlsError::Io),
+            (E::InvalidRecord, TlsError::Protocol),
+        ];
+        for (from, to) in table {
+            assert_eq!(TlsError::from_tls(from), to, "{from:?}");
+        }
+        assert!(TlsVerify::Ca(b"x").verifies());
+        assert!(!TlsVerify::Insecure_DangerNoVerification.verifies());
     }
 }

@@ -335,6 +335,144 @@ async fn plain_server_gives_a_tls_error_and_urls_must_match_the_connector() {
     srv.stop().await;
 }
 
+/// A TCP proxy on 127.0.0.1 that hands the server's bytes to the client
+/// in 61-byte pieces, 1 ms apart, so TLS records arrive in parts.
+async fn trickle(to: SocketAddr) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(to).await else {
+                return;
+            };
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut cr, &mut sw).await;
+            });
+            tokio::spawn(async move {
+                let mut buf = [0u8; 61];
+                loop {
+                    let n = match sr.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            });
+        }
+    });
+    (addr, task)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn records_arriving_in_pieces_while_the_client_sends() {
+    // Big server events arrive a few bytes at a time while the client
+    // keeps emitting and its timers keep cancelling reads: every event and
+    // every ack must come through intact (the runner only sends between
+    // two incoming records, the client only ever cancels pipe reads).
+    let sio = SocketIo::builder().build();
+    sio.io().ns("/", |s: SocketRef| {
+        s.on("echo", |s: SocketRef, Data(text): Data<String>| {
+            s.emit("big", &(text,)).unwrap();
+        });
+        s.on("add", |Data((a, b)): Data<(i64, i64)>, ack: AckSender| {
+            ack.send(&(a + b,)).unwrap();
+        });
+    });
+    let srv = serve(sio, "127.0.0.1:0".parse().unwrap(), None).await;
+    let ca = Ca::new("oxio test CA");
+    let ca_der = ca.der();
+    let term = terminator(srv.addr, ca.leaf(&["localhost"])).await;
+    let (slow, proxy) = trickle(term.addr).await;
+    let url = format!("wss://localhost:{}", slow.port());
+
+    let shared = Shared::new();
+    let connector = TlsConnector::new(&shared);
+    let mut read_record = vec![0u8; FULL_RECORD_LEN];
+    let mut write_record = vec![0u8; 4096];
+    let mut runner = TlsRunner::new(
+        &shared,
+        &TokioConnector,
+        TlsVerify::Ca(&ca_der),
+        rand_core::OsRng,
+        &mut read_record,
+        &mut write_record,
+    );
+    type BigClient<'a> =
+        Client<'a, TlsConnector<'a, NoopRawMutex, 2048, 2048>, fn() -> u32, 4096, 2048, 8192>;
+    let mut client: Box<BigClient<'_>> =
+        Box::new(Client::new(&connector, &url, fast(), rand as fn() -> u32).unwrap());
+    let app = async {
+        client.connect("/", NO_AUTH).unwrap();
+        loop {
+            let connected = matches!(client.next_event().await, Ok(Event::Connected { .. }));
+            if connected {
+                break;
+            }
+        }
+        let mut got = Vec::new();
+        let mut sums = Vec::new();
+        for i in 0..12i64 {
+            let text: String = (0..1500)
+                .map(|k| char::from(b'a' + ((k + i) % 26) as u8))
+                .collect();
+            client.emit("echo", &(text,)).await.unwrap();
+            // Short waits: the timer cancels reads in the middle of
+            // records, and the next emit comes while one is arriving.
+            let until = embassy_time::Instant::now() + embassy_time::Duration::from_millis(3);
+            while let Ok(Some(event)) = client.next_event_until(Some(until)).await {
+                if let Event::Message(m) = event {
+                    let (t,): (String,) = m.args().unwrap();
+                    got.push(t);
+                }
+            }
+        }
+        let deadline = embassy_time::Instant::now() + embassy_time::Duration::from_secs(5);
+        while got.len() < 12 {
+            match client.next_event_until(Some(deadline)).await {
+                Ok(Some(Event::Message(m))) => {
+                    let (t,): (String,) = m.args().unwrap();
+                    got.push(t);
+                }
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+        for i in 0..3i64 {
+            let (sum,): (i64,) = client.emit_with_ack("add", &(i, 1000)).await.unwrap();
+            sums.push(sum);
+        }
+        (
+            got,
+            sums,
+            client.last_error().cloned(),
+            client.dropped_events(),
+        )
+    };
+    let (got, sums, last_error, dropped) = match select(runner.run(), app).await {
+        Either::First(never) => match never {},
+        Either::Second(r) => r,
+    };
+    assert_eq!(last_error, None);
+    assert_eq!(dropped, 0);
+    assert_eq!(sums, vec![1000, 1001, 1002]);
+    assert_eq!(got.len(), 12);
+    for (i, t) in got.iter().enumerate() {
+        let want: String = (0..1500)
+            .map(|k| char::from(b'a' + ((k + i) % 26) as u8))
+            .collect();
+        assert_eq!(t, &want, "event {i}");
+    }
+    assert_eq!(term.upstream_connections.load(Ordering::SeqCst), 1);
+    proxy.abort();
+    srv.stop().await;
+}
+
 #[test]
 fn runner_ram() {
     // The runner future lives in a task's static storage on a device.
