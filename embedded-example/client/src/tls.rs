@@ -448,7 +448,13 @@ where
             TlsConnection::new(Guard::new(sock, &boundary), read_record, write_record);
         let mut verifier = ca.map(Verifier::new);
         let opened = {
-            let config = embedded_tls::TlsConfig::new().with_server_name(name);
+            // No SNI for an IP literal (RFC 6066) unless it must be checked.
+            let is_ip = name.parse::<core::net::IpAddr>().is_ok();
+            let config = if ca.is_none() && is_ip {
+                embedded_tls::TlsConfig::new()
+            } else {
+                embedded_tls::TlsConfig::new().with_server_name(name)
+            };
             let provider = Provider {
                 rng: &mut *rng,
                 verifier: verifier.as_mut(),
@@ -525,14 +531,35 @@ where
                 }
                 Ev::Out(n) => {
                     let data = out.get(..n).unwrap_or(&[]);
-                    let sent = match tls.write_all(data).await {
-                        Ok(()) => tls.flush().await,
-                        Err(e) => Err(e),
+                    let send = async {
+                        tls.write_all(data).await?;
+                        tls.flush().await
                     };
-                    if let Err(e) = sent {
-                        shared.ended.signal((id, Some(TlsError::from_tls(e))));
-                        return wait_control(shared, id).await;
+                    // A server that stops reading must not hold the runner.
+                    match select(send, control(shared, id)).await {
+                        Either::First(Ok(())) => {}
+                        Either::First(Err(e)) => {
+                            shared.ended.signal((id, Some(TlsError::from_tls(e))));
+                            return wait_control(shared, id).await;
+                        }
+                        Either::Second(c) => return c,
                     }
+                }
+                Ev::Control(None) => {
+                    // The client let go: send what it wrote last (its close
+                    // frame), then close_notify; a new request cuts this short.
+                    let goodbye = async {
+                        while let Ok(n) = shared.tx.try_read(&mut out) {
+                            if tls.write_all(out.get(..n).unwrap_or(&[])).await.is_err() {
+                                return;
+                            }
+                        }
+                        let _ = tls.close().await;
+                    };
+                    return match select(goodbye, shared.request.wait()).await {
+                        Either::First(()) => None,
+                        Either::Second(newer) => Some(newer),
+                    };
                 }
                 Ev::Control(c) => return c,
             }

@@ -215,6 +215,65 @@ async fn verified_wss_connects_and_gets_an_ack() {
         server_name: "localhost",
     };
     assert_eq!(run_client(&url, verify).await, Outcome::Sum(42));
+    // IP SANs are not matched (embedded-tls compares DNS names): an IP URL
+    // with `Ca` fails closed; `CaForName` above is the way.
+    assert_eq!(
+        run_client(&url, TlsVerify::Ca(&ca_der)).await,
+        Outcome::Failed(Some(Error::Tls(TlsError::Certificate)))
+    );
+    // Insecure mode to an IP literal (no SNI sent) connects.
+    assert_eq!(
+        run_client(&url, TlsVerify::Insecure_DangerNoVerification).await,
+        Outcome::Sum(42)
+    );
+    assert_eq!(term.upstream_connections.load(Ordering::SeqCst), 3);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reconnects_reuse_the_record_buffers() {
+    // Three connections one after the other through one runner: each ends
+    // with the client leaving (its close frame, then close_notify).
+    let srv = serve(app(), "127.0.0.1:0".parse().unwrap(), None).await;
+    let ca = Ca::new("oxio test CA");
+    let ca_der = ca.der();
+    let term = terminator(srv.addr, ca.leaf(&["localhost"])).await;
+    let url = format!("wss://localhost:{}", term.addr.port());
+    let shared = Shared::new();
+    let connector = TlsConnector::new(&shared);
+    let mut read_record = vec![0u8; FULL_RECORD_LEN];
+    let mut write_record = vec![0u8; 2048];
+    let mut runner = TlsRunner::new(
+        &shared,
+        &TokioConnector,
+        TlsVerify::Ca(&ca_der),
+        rand_core::OsRng,
+        &mut read_record,
+        &mut write_record,
+    );
+    let mut client: Box<TlsClient<'_>> =
+        Box::new(Client::new(&connector, &url, fast(), rand as fn() -> u32).unwrap());
+    let app = async {
+        let mut sums = Vec::new();
+        for round in 0..3i64 {
+            client.connect("/", NO_AUTH).unwrap();
+            loop {
+                if matches!(client.next_event().await, Ok(Event::Connected { .. })) {
+                    break;
+                }
+            }
+            let (sum,): (i64,) = client.emit_with_ack("add", &(round, 1)).await.unwrap();
+            sums.push(sum);
+            client.disconnect("/").await.unwrap();
+        }
+        sums
+    };
+    let sums = match select(runner.run(), app).await {
+        Either::First(never) => match never {},
+        Either::Second(s) => s,
+    };
+    assert_eq!(sums, vec![1, 2, 3]);
+    assert_eq!(term.upstream_connections.load(Ordering::SeqCst), 3);
     srv.stop().await;
 }
 
