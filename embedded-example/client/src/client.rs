@@ -292,8 +292,10 @@ fn io_kind<E: embedded_io_async::Error>(e: E) -> Error {
 impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const INBOX: usize>
     Client<'c, C, R, RX, TX, INBOX>
 {
-    /// A client for the server at `url` (`http://`, `ws://`; `https://`
-    /// and `wss://` are refused until TLS support lands). Nothing happens
+    /// A client for the server at `url`: `http://` or `ws://`, or with a
+    /// TLS connector (feature `tls`, `TlsConnector`)
+    /// `https://` or `wss://`; other combinations are refused with
+    /// [`UrlError::Scheme`](crate::UrlError::Scheme). Nothing happens
     /// until [`Client::connect`]. `config.max_frame_len` is lowered to what
     /// the send buffer holds.
     ///
@@ -313,7 +315,7 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
         mut random: R,
     ) -> Result<Self, Error> {
         let endpoint = Endpoint::parse(url).map_err(Error::Url)?;
-        if endpoint.secure {
+        if endpoint.secure != C::TLS {
             return Err(Error::Url(crate::url::UrlError::Scheme));
         }
         config.max_frame_len = config.max_frame_len.min(TX.saturating_sub(HEADER_ROOM));
@@ -1001,7 +1003,7 @@ async fn open_ws<'c, C: Connector + 'c, const RX: usize>(
     let mut conn = connector
         .connect(endpoint.host, endpoint.port)
         .await
-        .map_err(|_| Error::Connect)?;
+        .map_err(|e| C::connect_error(&e))?;
     let key = ws::key(nonce);
     let n = ws::write_request(tx, endpoint.host, endpoint.port, target, &key)
         .map_err(Error::Handshake)?;

@@ -1,6 +1,7 @@
 //! How the client opens a TCP connection: the [`Connector`] trait and its
 //! implementations for Tokio and embassy-net.
 
+use crate::error::Error;
 use embedded_io_async::{Read, Write};
 
 /// Opens TCP connections (name resolution included). The client holds a
@@ -31,12 +32,24 @@ pub trait Connector {
     /// [`Client::last_error`](crate::Client::last_error) as its `Debug` text).
     type Error: core::fmt::Debug;
 
+    /// Whether the connections are encrypted: a connector with `TLS` takes
+    /// only `wss://` / `https://` URLs, one without only `ws://` / `http://`.
+    const TLS: bool = false;
+
     /// Resolves `host` (a name or an IP literal) and connects to `port`.
     async fn connect<'a>(
         &'a self,
         host: &str,
         port: u16,
     ) -> Result<Self::Connection<'a>, Self::Error>;
+
+    /// The client error for a failed [`Connector::connect`] (kept as
+    /// [`Client::last_error`](crate::Client::last_error)); by default
+    /// [`Error::Connect`].
+    fn connect_error(error: &Self::Error) -> Error {
+        let _ = error;
+        Error::Connect
+    }
 }
 
 /// Test helpers.

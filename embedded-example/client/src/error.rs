@@ -17,6 +17,9 @@ pub enum Error {
     Session(oxio_codec::client::Error),
     /// The TCP connection (or name resolution) failed.
     Connect,
+    /// The TLS handshake failed or the server's certificate was refused
+    /// (`wss://`, feature `tls`).
+    Tls(TlsError),
     /// Connecting or the WebSocket handshake took longer than the session's
     /// connection timeout.
     ConnectTimeout,
@@ -63,6 +66,7 @@ impl fmt::Display for Error {
             Error::Url(e) => write!(f, "bad server URL: {e}"),
             Error::Session(e) => write!(f, "refused by the session: {e}"),
             Error::Connect => f.write_str("TCP connection failed"),
+            Error::Tls(e) => write!(f, "TLS: {e}"),
             Error::ConnectTimeout => f.write_str("connection timed out"),
             Error::Io(kind) => write!(f, "connection error: {kind:?}"),
             Error::Closed => f.write_str("connection closed by the server"),
@@ -87,6 +91,58 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+/// Why a TLS connection failed (feature `tls`; the type exists without it
+/// so that [`Error`] is the same either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TlsError {
+    /// The server's certificate was refused: not signed by the trust
+    /// anchor, not naming the server, no proof of its key, an unsupported
+    /// algorithm, or no certificate at all.
+    Certificate,
+    /// The server aborted the handshake with this TLS alert (RFC 8446 §6;
+    /// 40 handshake_failure, 70 protocol_version...).
+    Alert(u8),
+    /// The server name is longer than 64 bytes (or the host than 253).
+    ServerName,
+    /// A record does not fit the read record buffer.
+    RecordTooLarge,
+    /// The TLS exchange broke the protocol (or used something unsupported).
+    Protocol,
+    /// The TCP connection under TLS could not be opened.
+    Tcp,
+    /// The TCP connection under TLS failed or closed during the handshake.
+    Io,
+    /// The connection is over.
+    Closed,
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::Certificate => f.write_str("server certificate refused"),
+            TlsError::Alert(d) => write!(f, "handshake aborted by the server (alert {d})"),
+            TlsError::ServerName => f.write_str("server name too long"),
+            TlsError::RecordTooLarge => f.write_str("TLS record larger than the record buffer"),
+            TlsError::Protocol => f.write_str("TLS protocol error"),
+            TlsError::Tcp => f.write_str("TCP connection failed"),
+            TlsError::Io => f.write_str("connection failed during the TLS handshake"),
+            TlsError::Closed => f.write_str("TLS connection closed"),
+        }
+    }
+}
+
+impl core::error::Error for TlsError {}
+
+impl embedded_io_async::Error for TlsError {
+    fn kind(&self) -> embedded_io_async::ErrorKind {
+        match self {
+            TlsError::Io | TlsError::Closed => embedded_io_async::ErrorKind::ConnectionReset,
+            _ => embedded_io_async::ErrorKind::Other,
+        }
+    }
+}
 
 impl From<oxio_codec::client::Error> for Error {
     fn from(e: oxio_codec::client::Error) -> Self {

@@ -10,6 +10,9 @@
 //! - Memory: see [`Client`]; with the defaults the whole client is one
 //!   value of about 11.3 KB (measured in the README).
 //!
+//! - TLS (`wss://`, feature `tls`): see the `tls` module; the server's
+//!   certificate is checked against the CA certificate you give.
+//!
 //! The application logic shared by the firmware examples and the host
 //! example is in [`device`].
 #![no_std]
@@ -24,6 +27,8 @@ mod connector;
 pub mod device;
 mod error;
 mod inbox;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod url;
 mod ws;
 
@@ -33,6 +38,8 @@ pub use connector::TokioConnector;
 pub use connector::{testing, Connector};
 #[cfg(feature = "embassy-net")]
 pub use connector::{EmbassyNetConnector, EmbassyNetError};
-pub use error::Error;
+pub use error::{Error, TlsError};
+#[cfg(feature = "tls")]
+pub use tls::{TlsConnector, TlsRunner, TlsShared, TlsStream, TlsVerify};
 pub use url::{Endpoint, UrlError};
 pub use ws::HandshakeError;
