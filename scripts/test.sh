@@ -199,6 +199,7 @@ install_npm_packages() {
         codec/tests/interop
         std-server/tests/js
         std-server/tests/redis_js
+        std-server/tests/browser
         std-server/web
         embedded-example/client/tests/js
     )
@@ -364,12 +365,14 @@ step check "cargo fmt (codec/no-std-tests)" \
 step check "cargo fmt (firmware crates)" \
     sh -c 'cargo fmt --manifest-path embedded-example/rp2040-picow/Cargo.toml -- --check &&
         cargo fmt --manifest-path embedded-example/esp32c3/Cargo.toml -- --check'
-step check "cargo clippy (workspace, all targets)" \
-    cargo clippy --workspace --all-targets -- -D warnings
+# oxio-client's `tls` feature (wss://) is on for the workspace's clippy and
+# tests, so the TLS code is linted and tested with everything else.
+step check "cargo clippy (workspace, all targets, oxio-client/tls)" \
+    cargo clippy --workspace --all-targets --features oxio-client/tls -- -D warnings
 step check "cargo clippy (oxio-codec, no default features)" \
     cargo clippy -p oxio-codec --all-targets --no-default-features -- -D warnings
 step cargo-test "cargo test (workspace)" \
-    with_timeout "$TEST_TIMEOUT_SECS" cargo test --workspace --no-fail-fast
+    with_timeout "$TEST_TIMEOUT_SECS" cargo test --workspace --features oxio-client/tls --no-fail-fast
 step cargo-test "cargo test (oxio-codec, no default features)" \
     with_timeout "$TEST_TIMEOUT_SECS" cargo test -p oxio-codec --no-default-features --no-fail-fast
 step check "cargo doc (oxio-codec, oxio-server, warnings denied)" \
@@ -382,6 +385,8 @@ if [ "$QUICK" -eq 0 ]; then
         cargo build -p oxio-codec --no-default-features --features defmt --release --target thumbv6m-none-eabi
     step check "no_std build: riscv32imc-unknown-none-elf" \
         cargo build -p oxio-codec --no-default-features --release --target riscv32imc-unknown-none-elf
+    step check "no_std build: oxio-client with tls, thumbv6m-none-eabi" \
+        cargo build -p oxio-client --no-default-features --features tls --release --target thumbv6m-none-eabi
     step check "cargo clippy (codec/no-std-tests, thumbv6m)" \
         in_no_std_tests cargo clippy --release -- -D warnings
     step qemu "codec no_std cases under QEMU (Cortex-M, thumbv6m)" run_qemu_cases
