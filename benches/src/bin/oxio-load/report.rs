@@ -196,6 +196,12 @@ fn markdown(
         "![throughput vs clients]({plots_link}/load_throughput.svg)\n![p99 latency vs clients]({plots_link}/load_latency.svg)\n"
     );
     let oxio = labels.first().cloned().unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "Ratio columns: above 1× {oxio} does better (rates: {oxio} ÷ peer; memory: peer ÷ {oxio}). \
+         p99 is the 99th percentile latency in milliseconds (echo: round trip; broadcast: emitter \
+         send to receiver read; connect: TCP connect to the namespace's CONNECT answer).\n"
+    );
     for m in &METRICS {
         let clients = clients_of(t, m.scenario);
         if clients.is_empty() {
@@ -435,6 +441,7 @@ pub fn report(args: &ReportArgs) -> Result<(), String> {
                     let after = old.get(e + END.len()..).unwrap_or_default();
                     format!("{before}{}{after}", section.trim_end())
                 }
+                _ if old.trim().is_empty() => section,
                 _ => format!("{}\n\n{section}", old.trim_end()),
             };
             std::fs::write(path, new).map_err(|e| format!("{}: {e}", path.display()))?;
