@@ -118,7 +118,8 @@ stop_server() {
     fi
     SERVER_PID=""
 }
-trap stop_server EXIT INT TERM
+trap stop_server EXIT
+trap 'stop_server; exit 130' INT TERM
 
 # start_server NAME PORT LOGFILE: starts it in the background, waits for
 # "listening on".
@@ -148,8 +149,7 @@ run() {
     rm -f "$OUT/$tag.json" "$LOGS/$tag".*.log
     PORT=$((PORT + 1))
     start_server "$name" "$PORT" "$LOGS/$tag.server.log"
-    local extra=()
-    [ "$scenario" = idle ] && extra+=(--server-pid "$SERVER_PID")
+    local extra=(--server-pid "$SERVER_PID")
     # Past 5 000 clients, spread over 8 loopback source addresses so the
     # ephemeral ports of earlier runs (TIME_WAIT) never run short.
     [ "$n" -ge 5000 ] && extra+=(--source-ips 8)
@@ -193,7 +193,7 @@ cat >"$OUT/meta.json" <<EOF
   "Machine": $(json_str "$(nproc) cores ($CPU), $MEM RAM, Linux $(uname -r); load average $LOAD_BEFORE before, $LOAD_AFTER after"),
   "Versions": $(json_str "oxio $COMMIT; socketioxide ${SIOX_VER:-?} (axum 0.8); Node $(node --version 2>/dev/null || echo ?) with socket.io ${SIO_VER:-?}; $(rustc --version)"),
   "Command": $(json_str "benches/compare.sh $ARGS_GIVEN  (took ${ELAPSED} s; $(date -u +%Y-%m-%dT%H:%MZ))"),
-  "Method": "one server at a time on 127.0.0.1, started fresh for each run; oxio-load (one process, Tokio, all cores) on the same machine; echo keeps 4 messages in flight per client, broadcast re-sends when the emitter's own copy returns; latencies include the load generator's own scheduling"
+  "Method": "one server at a time on 127.0.0.1, started fresh for each run; oxio-load (one process, Tokio, all cores) on the same machine; echo keeps 4 messages in flight per client, broadcast re-sends when the emitter's own copy returns; latencies include the load generator's own scheduling; server CPU from /proc/PID/stat"
 }
 EOF
 

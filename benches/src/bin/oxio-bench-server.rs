@@ -8,7 +8,7 @@
 //!
 //! Engine.IO and Socket.IO settings are the library's defaults (pingInterval
 //! 25 s, pingTimeout 20 s, maxPayload 1 MB, as in Node), no CORS, no demo
-//! page: only `/socket.io/`. Prints `listening on <port>` once ready and
+//! page: only `/socket.io/`. Listen backlog 511 (Node's). Prints `listening on <port>` once ready and
 //! stops on Ctrl-C or SIGTERM.
 //!
 //! ```text
@@ -73,12 +73,32 @@ fn on_connect(io: &Io, s: &SocketRef) {
     });
 }
 
+/// Node's listen backlog (511), for every compared server: Rust's
+/// `TcpListener::bind` uses 128, which overflows in a connect storm (the
+/// dropped SYNs come back after 1 s).
+const BACKLOG: u32 = 511;
+
+async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let addr = tokio::net::lookup_host((host, port))
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 async fn run(cli: Cli) -> std::io::Result<()> {
     let sio = SocketIo::builder().build();
     let io = sio.io();
     sio.io().ns("/", move |s: SocketRef| on_connect(&io, &s));
     let engine = Engine::new(EngineConfig::default(), sio.clone());
-    let listener = tokio::net::TcpListener::bind((cli.host.as_str(), cli.port)).await?;
+    let listener = listen(&cli.host, cli.port).await?;
     let port = listener.local_addr()?.port();
     println!("listening on {port}");
     std::io::stdout().flush()?;

@@ -40,7 +40,12 @@ async fn main() -> std::io::Result<()> {
     let (layer, io) = SocketIo::new_layer();
     io.ns("/", on_connect);
     let app = axum::Router::new().layer(layer);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    // Node's listen backlog (511), as for every compared server (Rust's
+    // `TcpListener::bind` uses 128, which overflows in a connect storm).
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
+    let listener = socket.listen(511)?;
     println!("listening on {}", listener.local_addr()?.port());
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

@@ -36,6 +36,10 @@ measure deliveries/s and send-to-receive latency
 reports the server's RSS before/after and bytes per connection
   report     turns result files (--json) into the load section of RESULTS.md and SVG plots
 
+With --server-pid (a server on this machine) every scenario also reports the server's \
+CPU time over the measured window and CPU microseconds per message: steadier than \
+msgs/s when the load generator and the server share a busy machine.
+
 The server contract (echo, bcast) is in benches/peers/README.md; benches/compare.sh runs \
 every scenario against oxio, socketioxide and Node's socket.io. RLIMIT_NOFILE is raised \
 to its hard limit at start.";
@@ -76,10 +80,6 @@ enum Cmd {
         /// Seconds to wait after the last connect before reading the RSS.
         #[arg(long, value_name = "SECS", default_value_t = 2.0)]
         settle: f64,
-        /// The server's process id: its VmRSS (/proc/PID/status) is read
-        /// before connecting, once connected, and at the end.
-        #[arg(long, value_name = "PID")]
-        server_pid: Option<u32>,
     },
     /// Write the load section of RESULTS.md and plots from result files.
     Report(report::ReportArgs),
@@ -119,6 +119,11 @@ struct CommonArgs {
     /// Tokio worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// The server's process id (same machine): its CPU time over the
+    /// measured window (/proc/PID/stat) and its RSS (/proc/PID/status,
+    /// idle: before connecting, once connected, at the end) are reported.
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
     /// No progress bars (they are hidden anyway when stderr is not a terminal).
     #[arg(long)]
     no_progress: bool,
@@ -179,6 +184,7 @@ async fn common(args: &CommonArgs) -> Result<Common, String> {
             source_ips: args.source_ips,
         },
         progress: !args.no_progress && std::io::stderr().is_terminal(),
+        server_pid: args.server_pid,
     })
 }
 
@@ -232,13 +238,11 @@ fn main() -> ExitCode {
             common,
             hold,
             settle,
-            server_pid,
         } => {
             let s = secs(hold, "--hold").and_then(|hold| {
                 Ok(Scenario::Idle {
                     hold,
                     settle: secs(settle, "--settle")?,
-                    server_pid,
                 })
             });
             (common, s)

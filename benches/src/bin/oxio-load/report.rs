@@ -165,6 +165,11 @@ fn problems(r: &RunResult) -> String {
     p.join(", ")
 }
 
+/// Server CPU microseconds per message, with `--server-pid`.
+fn cpu_per_msg(r: &RunResult) -> Option<f64> {
+    r.server.as_ref().and_then(|s| s.cpu_us_per_msg)
+}
+
 fn get<'a>(t: &'a Table, scenario: &str, clients: u64, label: &str) -> Option<&'a RunResult> {
     t.get(&(scenario.to_owned(), clients, label.to_owned()))
 }
@@ -200,7 +205,10 @@ fn markdown(
         md,
         "Ratio columns: above 1× {oxio} does better (rates: {oxio} ÷ peer; memory: peer ÷ {oxio}). \
          p99 is the 99th percentile latency in milliseconds (echo: round trip; broadcast: emitter \
-         send to receiver read; connect: TCP connect to the namespace's CONNECT answer).\n"
+         send to receiver read; connect: TCP connect to the namespace's CONNECT answer). \
+         CPU µs/msg is the server process's CPU time (user + system, all threads) over the \
+         measured window divided by the messages (echo: round trips; broadcast: deliveries; \
+         connect: connections): lower is better, and less moved by a busy machine than msgs/s.\n"
     );
     for m in &METRICS {
         let clients = clients_of(t, m.scenario);
@@ -236,6 +244,18 @@ fn markdown(
                 sep.push_str("---:|");
             }
         }
+        let has_cpu = m.scenario != "idle"
+            && clients.iter().any(|c| {
+                labels
+                    .iter()
+                    .any(|l| get(t, m.scenario, *c, l).and_then(cpu_per_msg).is_some())
+            });
+        if has_cpu {
+            for l in &labels {
+                let _ = write!(head, " CPU µs/msg {l} |");
+                sep.push_str("---:|");
+            }
+        }
         head.push_str(" problems |");
         sep.push_str("---|");
         let _ = writeln!(md, "{head}\n{sep}");
@@ -255,6 +275,15 @@ fn markdown(
             if has_p99 {
                 for l in &labels {
                     let _ = write!(row, " {} |", num(get(t, m.scenario, *c, l).and_then(m.p99)));
+                }
+            }
+            if has_cpu {
+                for l in &labels {
+                    let _ = write!(
+                        row,
+                        " {} |",
+                        num(get(t, m.scenario, *c, l).and_then(cpu_per_msg))
+                    );
                 }
             }
             let probs: Vec<String> = labels

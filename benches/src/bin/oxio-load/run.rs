@@ -6,7 +6,7 @@ use crate::proto::{
 };
 use crate::stats::{
     rss_kib, BroadcastResult, ConnectResult, Counter, EchoResult, ErrorLog, IdleResult, RunResult,
-    Samples, SharedHist,
+    Samples, ServerUsage, SharedHist,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Map, Value};
@@ -33,6 +33,8 @@ pub struct Common {
     pub connect: ConnectOptions,
     /// Show progress bars.
     pub progress: bool,
+    /// The server process, for its CPU time and RSS.
+    pub server_pid: Option<u32>,
 }
 
 /// The sending side of `echo` and `broadcast`.
@@ -65,8 +67,6 @@ pub enum Scenario {
         hold: Duration,
         /// Wait after the last connect before reading the RSS.
         settle: Duration,
-        /// The server process, for its RSS.
-        server_pid: Option<u32>,
     },
 }
 
@@ -93,14 +93,9 @@ impl Scenario {
         let v = match self {
             Scenario::Connect => json!({}),
             Scenario::Echo(f) | Scenario::Broadcast(f) => flow(f),
-            Scenario::Idle {
-                hold,
-                settle,
-                server_pid,
-            } => json!({
+            Scenario::Idle { hold, settle } => json!({
                 "hold_s": hold.as_secs_f64(),
                 "settle_s": settle.as_secs_f64(),
-                "server_pid": server_pid,
             }),
         };
         match v {
@@ -479,10 +474,12 @@ pub async fn run(common: Common, scenario: Scenario) -> RunResult {
         protocol_errors: Counter::default(),
         errors: ErrorLog::default(),
     });
-    let server_pid = match &scenario {
-        Scenario::Idle { server_pid, .. } => *server_pid,
-        _ => None,
+    let server_pid = common.server_pid;
+    let cpu = |pid: Option<u32>| {
+        pid.and_then(crate::stats::cpu_s)
+            .map(|c| (Instant::now(), c))
     };
+    let cpu_connect_start = cpu(server_pid);
     let rss_before = server_pid.and_then(rss_kib);
 
     let (plan_tx, plan_rx) = watch::channel(None::<Plan>);
@@ -524,6 +521,7 @@ pub async fn run(common: Common, scenario: Scenario) -> RunResult {
         .saturating_sub(connect_start) as f64
         / 1e6;
     let connected = ctx.connected.get();
+    let cpu_connect_end = cpu(server_pid);
 
     let mut rss_connected = None;
     let (warmup, measure, linger) = match &scenario {
@@ -549,12 +547,18 @@ pub async fn run(common: Common, scenario: Scenario) -> RunResult {
     let _ = plan_tx.send(Some(plan));
 
     // Run phase.
+    let mut cpu_window = (None, None);
     if !matches!(scenario, Scenario::Connect) {
         let secs = (warmup + measure).as_secs().max(1);
         let pb = bar(common.progress, secs, scenario.name());
         let mut last = (Instant::now(), ctx.received.get());
         while Instant::now() < plan.stop_at {
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            let next = (Instant::now() + Duration::from_millis(250)).min(plan.stop_at);
+            if cpu_window.0.is_none() && next >= plan.measure_from {
+                tokio::time::sleep_until(plan.measure_from.into()).await;
+                cpu_window.0 = cpu(server_pid);
+            }
+            tokio::time::sleep_until(next.into()).await;
             let (t, n) = (Instant::now(), ctx.received.get());
             let rate =
                 n.saturating_sub(last.1) as f64 / t.duration_since(last.0).as_secs_f64().max(1e-3);
@@ -576,6 +580,9 @@ pub async fn run(common: Common, scenario: Scenario) -> RunResult {
             });
         }
         pb.finish_and_clear();
+        cpu_window.1 = cpu(server_pid);
+    } else {
+        cpu_window = (cpu_connect_start, cpu_connect_end);
     }
     let rss_end = server_pid.and_then(rss_kib);
 
@@ -632,6 +639,29 @@ pub async fn run(common: Common, scenario: Scenario) -> RunResult {
         errors: ctx.errors.take(),
         ..RunResult::default()
     };
+    let counted = match &scenario {
+        Scenario::Connect => Some(connected),
+        Scenario::Echo(_) | Scenario::Broadcast(_) => Some(ctx.received.get()),
+        Scenario::Idle { .. } => None,
+    };
+    if let (Some((t0, c0)), Some((t1, c1))) = cpu_window {
+        let wall_s = t1.duration_since(t0).as_secs_f64();
+        let cpu_s = (c1 - c0).max(0.0);
+        let cores = if wall_s > 0.0 { cpu_s / wall_s } else { 0.0 };
+        let rate = match &scenario {
+            Scenario::Connect => {
+                (connect_elapsed > 0.0).then(|| connected as f64 / connect_elapsed)
+            }
+            _ => counted.map(per_s),
+        };
+        result.server = Some(ServerUsage {
+            cpu_s,
+            wall_s,
+            cores,
+            cpu_us_per_msg: rate.filter(|r| *r > 0.0).map(|r| cores / r * 1e6),
+            rss_end_kib: rss_end,
+        });
+    }
     match &scenario {
         Scenario::Connect => {}
         Scenario::Echo(_) => {

@@ -187,6 +187,23 @@ pub struct IdleResult {
     pub bytes_per_conn: Option<f64>,
 }
 
+/// The server process seen from /proc (with `--server-pid`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ServerUsage {
+    /// CPU time (user + system, all threads) the server used while sampled.
+    pub cpu_s: f64,
+    /// Wall time over which `cpu_s` was sampled (the measured window; for
+    /// `connect`, the connect phase).
+    pub wall_s: f64,
+    /// `cpu_s / wall_s`: cores busy on average.
+    pub cores: f64,
+    /// Server CPU microseconds per message (echo: per round trip; broadcast:
+    /// per delivery; connect: per connection); absent when nothing counted.
+    pub cpu_us_per_msg: Option<f64>,
+    /// RSS at the end of the run (KiB).
+    pub rss_end_kib: Option<u64>,
+}
+
 /// Everything one run measured: the `--json` file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunResult {
@@ -216,6 +233,9 @@ pub struct RunResult {
     pub broadcast: Option<BroadcastResult>,
     /// `idle` only.
     pub idle: Option<IdleResult>,
+    /// The server's CPU and memory, with `--server-pid`.
+    #[serde(default)]
+    pub server: Option<ServerUsage>,
     /// Connections lost after connecting (closed by the server or failed).
     pub disconnects: u64,
     /// Frames the load could not read.
@@ -314,6 +334,19 @@ pub fn human(r: &RunResult) -> String {
             ),
         ));
     }
+    if let Some(u) = &r.server {
+        rows.push((
+            "server CPU".into(),
+            format!(
+                "{:.2} s in {:.1} s ({:.2} cores){}",
+                u.cpu_s,
+                u.wall_s,
+                u.cores,
+                u.cpu_us_per_msg
+                    .map_or(String::new(), |c| format!(", {c:.1} µs per message"))
+            ),
+        ));
+    }
     rows.push((
         "errors".into(),
         format!(
@@ -341,6 +374,19 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// CPU seconds (user + system, all threads) `pid` has used, from
+/// /proc/<pid>/stat (fields 14 and 15, in USER_HZ = 100 ticks per second,
+/// the value on every Linux architecture the load runs on).
+pub fn cpu_s(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let after = stat.get(stat.rfind(')')?.checked_add(1)?..)?;
+    let mut fields = after.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime.saturating_add(stime) as f64 / 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,5 +412,18 @@ mod tests {
         let kib = rss_kib(std::process::id()).unwrap();
         assert!(kib > 100, "{kib}");
         assert_eq!(rss_kib(u32::MAX), None);
+    }
+
+    #[test]
+    fn cpu_of_self_grows() {
+        let before = cpu_s(std::process::id()).unwrap();
+        let t = std::time::Instant::now();
+        let mut x = 0u64;
+        while t.elapsed() < std::time::Duration::from_millis(300) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let after = cpu_s(std::process::id()).unwrap();
+        assert!(after - before >= 0.1, "{before} -> {after}");
+        assert_eq!(cpu_s(u32::MAX), None);
     }
 }
