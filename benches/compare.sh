@@ -19,7 +19,9 @@
 #   --out DIR          where the JSON files go (default benches/results/load)
 # Environment: OXIO_LOAD_TARGET (oxio's cargo target dir, default
 # ~/.cache/oxio-load-target), SOCKETIOXIDE_TARGET (default
-# ~/.cache/oxio-peer-socketioxide), BASE_PORT (default 39100).
+# ~/.cache/oxio-peer-socketioxide), BASE_PORT (default 39100), SERVER_CPUS
+# and LOAD_CPUS (taskset CPU lists, e.g. SERVER_CPUS=0-3 LOAD_CPUS=4-7, to
+# keep the server and the load generator off each other's cores).
 #
 # Needs: cargo, node + npm (the socket.io install: npm ci --prefix benches/peers/node).
 set -euo pipefail
@@ -121,14 +123,18 @@ stop_server() {
 trap stop_server EXIT
 trap 'stop_server; exit 130' INT TERM
 
+PIN_SERVER=() PIN_LOAD=()
+[ -n "${SERVER_CPUS:-}" ] && PIN_SERVER=(taskset -c "$SERVER_CPUS")
+[ -n "${LOAD_CPUS:-}" ] && PIN_LOAD=(taskset -c "$LOAD_CPUS")
+
 # start_server NAME PORT LOGFILE: starts it in the background, waits for
 # "listening on".
 start_server() {
     local name=$1 port=$2 logf=$3
     case "$name" in
-        oxio) "$OXIO_TARGET/release/oxio-bench-server" --port "$port" >"$logf" 2>&1 & ;;
-        socketioxide) "$SIOX_TARGET/release/socketioxide-peer" "$port" >"$logf" 2>&1 & ;;
-        node) node benches/peers/node/server.js "$port" >"$logf" 2>&1 & ;;
+        oxio) "${PIN_SERVER[@]}" "$OXIO_TARGET/release/oxio-bench-server" --port "$port" >"$logf" 2>&1 & ;;
+        socketioxide) "${PIN_SERVER[@]}" "$SIOX_TARGET/release/socketioxide-peer" "$port" >"$logf" 2>&1 & ;;
+        node) "${PIN_SERVER[@]}" node benches/peers/node/server.js "$port" >"$logf" 2>&1 & ;;
         *) echo "compare.sh: unknown server $name" >&2; exit 2 ;;
     esac
     SERVER_PID=$!
@@ -154,7 +160,7 @@ run() {
     # ephemeral ports of earlier runs (TIME_WAIT) never run short.
     [ "$n" -ge 5000 ] && extra+=(--source-ips 8)
     log "$scenario, $n clients, $name (port $PORT)"
-    if ! "$LOAD" "$scenario" --url "http://127.0.0.1:$PORT" -n "$n" --label "$name" \
+    if ! "${PIN_LOAD[@]}" "$LOAD" "$scenario" --url "http://127.0.0.1:$PORT" -n "$n" --label "$name" \
         --json "$OUT/$tag.json" "${extra[@]}" "$@" 2>&1 | tee "$LOGS/$tag.load.log"; then
         echo "compare.sh: oxio-load failed for $tag (continuing)" >&2
     fi
@@ -192,7 +198,7 @@ cat >"$OUT/meta.json" <<EOF
 {
   "Machine": $(json_str "$(nproc) cores ($CPU), $MEM RAM, Linux $(uname -r); load average $LOAD_BEFORE before, $LOAD_AFTER after"),
   "Versions": $(json_str "oxio $COMMIT; socketioxide ${SIOX_VER:-?} (axum 0.8); Node $(node --version 2>/dev/null || echo ?) with socket.io ${SIO_VER:-?}; $(rustc --version)"),
-  "Command": $(json_str "benches/compare.sh $ARGS_GIVEN  (took ${ELAPSED} s; $(date -u +%Y-%m-%dT%H:%MZ))"),
+  "Command": $(json_str "${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }benches/compare.sh $ARGS_GIVEN  (took ${ELAPSED} s; $(date -u +%Y-%m-%dT%H:%MZ))"),
   "Method": "one server at a time on 127.0.0.1, started fresh for each run; oxio-load (one process, Tokio, all cores) on the same machine; echo keeps 4 messages in flight per client, broadcast re-sends when the emitter's own copy returns; latencies include the load generator's own scheduling; server CPU from /proc/PID/stat"
 }
 EOF
