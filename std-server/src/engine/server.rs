@@ -331,7 +331,7 @@ impl Engine {
         .with_byte_limit(self.inner.config.max_queued_bytes);
         let info = HandshakeInfo {
             query: parts.uri.query().unwrap_or("").to_owned(),
-            headers: parts.headers.clone(),
+            headers: owned_headers(&parts.headers),
             remote_addr: parts.extensions.get::<std::net::SocketAddr>().copied(),
             issued: SystemTime::now(),
             secure: parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS),
@@ -632,4 +632,63 @@ where
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(2u32));
     res
+}
+
+/// A copy of `headers` whose values own their bytes. hyper parses header
+/// values as slices of the connection's read buffer (8 KiB or more), so a
+/// plain clone kept for the session's lifetime pinned that whole buffer:
+/// 8 KiB of every idle WebSocket connection (found with oxio-load idle and
+/// heaptrack). Names are already copied by hyper.
+fn owned_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let mut out = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let owned = match HeaderValue::from_bytes(value.as_bytes()) {
+            Ok(mut v) => {
+                v.set_sensitive(value.is_sensitive());
+                v
+            }
+            // Cannot happen (the value was valid already); keep the original.
+            Err(_) => value.clone(),
+        };
+        out.append(name.clone(), owned);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the session's headers must not keep hyper's read buffer.
+    #[test]
+    fn owned_headers_copy_the_values_and_release_the_buffer() {
+        let buffer = Bytes::from(b"GET / HTTP/1.1 ... text/plain ... abc".repeat(200));
+        let mut headers = http::HeaderMap::new();
+        let slice = |from: usize, to: usize| {
+            HeaderValue::from_maybe_shared(buffer.slice(from..to)).unwrap()
+        };
+        headers.insert(header::ACCEPT, slice(19, 29));
+        headers.append(header::ACCEPT, slice(34, 37));
+        let mut secret = slice(34, 37);
+        secret.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, secret);
+        assert!(!buffer.is_unique());
+
+        let owned = owned_headers(&headers);
+        drop(headers);
+        assert!(
+            buffer.is_unique(),
+            "the copy still points into the read buffer"
+        );
+        let accept: Vec<&str> = owned
+            .get_all(header::ACCEPT)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(accept, ["text/plain", "abc"]);
+        let auth = owned.get(header::AUTHORIZATION).unwrap();
+        assert_eq!(auth.as_bytes(), b"abc");
+        assert!(auth.is_sensitive());
+        assert_eq!(owned.len(), 3);
+    }
 }

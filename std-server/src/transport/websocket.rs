@@ -125,10 +125,18 @@ pub(crate) fn switching_protocols(accept: HeaderValue) -> Response<Bytes> {
     res
 }
 
+/// How much each socket's reader reserves per read (tungstenite's default,
+/// 128 KiB, is allocated up front for every socket: 10 000 idle sockets
+/// would hold 1.3 GB). Larger messages still arrive, in more reads; 4 KiB is
+/// also what engineioxide uses.
+pub(crate) const READ_BUFFER_BYTES: usize = 4096;
+
 /// Socket limits: a message or frame over `max_payload` bytes is refused
-/// (the socket is then closed with 1009).
+/// (the socket is then closed with 1009). Reads reserve
+/// [`READ_BUFFER_BYTES`] at a time.
 pub(crate) fn config(max_payload: usize) -> WebSocketConfig {
     WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(Some(max_payload))
         .max_frame_size(Some(max_payload))
 }
@@ -278,6 +286,16 @@ pub(crate) async fn run<S>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (oxio-load idle run): the default 128 KiB read buffer made
+    /// an idle WebSocket cost ~147 KB of server memory.
+    #[test]
+    fn config_keeps_the_read_buffer_small() {
+        let c = config(1_000_000);
+        assert_eq!(c.read_buffer_size, 4096);
+        assert_eq!(c.max_message_size, Some(1_000_000));
+        assert_eq!(c.max_frame_size, Some(1_000_000));
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
