@@ -6,13 +6,23 @@
 #
 # Needs: rustup targets thumbv6m-none-eabi and riscv32imc-unknown-none-elf,
 # the llvm-tools component (llvm-size, llvm-nm), python3, and
-# CYW43_FIRMWARE_DIR (the Pico W Wi-Fi blobs; default /work/shared/firmware/cyw43).
+# CYW43_FIRMWARE_DIR (the Pico W Wi-Fi blobs; default ../shared/firmware/cyw43 next to
+# the clone, else /work/shared/firmware/cyw43).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-# The blobs live in shared/ beside the clone (not committed: see DEVELOPERS.md).
-: "${CYW43_FIRMWARE_DIR:=$root/../shared/firmware/cyw43}"
+# Unset: the first of the clone's sibling shared/ folder and the machine's
+# /work/shared that holds the blobs (they are not committed).
+if [ -z "${CYW43_FIRMWARE_DIR:-}" ]; then
+    for dir in "$root/../shared/firmware/cyw43" /work/shared/firmware/cyw43; do
+        if [ -f "$dir/43439A0.bin" ]; then
+            CYW43_FIRMWARE_DIR="$dir"
+            break
+        fi
+    done
+    : "${CYW43_FIRMWARE_DIR:=$root/../shared/firmware/cyw43}"
+fi
 export CYW43_FIRMWARE_DIR
 if [ ! -f "$CYW43_FIRMWARE_DIR/43439A0.bin" ]; then
     echo "firmware.sh: CYW43_FIRMWARE_DIR=$CYW43_FIRMWARE_DIR has no 43439A0.bin (Pico W Wi-Fi blobs)" >&2
