@@ -255,16 +255,19 @@ fn digits_end(json: &[u8], mut pos: usize) -> usize {
 const HI: u64 = 0x8080_8080_8080_8080;
 const LO: u64 = 0x0101_0101_0101_0101;
 
-/// True when any byte of `w` is `"`, `\` or below 0x20: the bytes that end
-/// the fast path inside a string.
+/// A mask with the high bit set in (at least) the lowest byte of `w` that is
+/// `"`, `\` or below 0x20: the bytes that end the fast path inside a string.
+/// Zero when there is none. The lowest set bit is exact (bits above it may be
+/// false positives from borrows), so with the word read little-endian,
+/// `mask.trailing_zeros() / 8` is the index of the first such byte.
 #[inline]
-fn needs_attention(w: u64) -> bool {
+fn attention_mask(w: u64) -> u64 {
     let quote = w ^ (LO * u64::from(b'"'));
     let backslash = w ^ (LO * u64::from(b'\\'));
     let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
     // Bytes < 0x20: subtracting 0x20 borrows into the high bit.
     let control = w.wrapping_sub(LO * 0x20) & !w & HI;
-    (has_zero(quote) | has_zero(backslash) | control) != 0
+    has_zero(quote) | has_zero(backslash) | control
 }
 
 /// Validates the string whose opening quote is at `pos`; returns the offset
@@ -274,11 +277,16 @@ fn needs_attention(w: u64) -> bool {
 pub(crate) fn string_end(json: &[u8], pos: usize) -> Result<usize, JsonError> {
     let mut i = pos + 1;
     loop {
-        // Fast path: eight plain bytes at a time.
+        // Fast path: eight plain bytes at a time; on the word that holds a
+        // special byte, jump straight to it (one word test per stop, not one
+        // per byte before it).
         while let Some(chunk) = json.get(i..i + 8) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
-            if needs_attention(u64::from_le_bytes(word)) {
+            let mask = attention_mask(u64::from_le_bytes(word));
+            if mask != 0 {
+                // At most 7: the index of a byte within the word.
+                i += (mask.trailing_zeros() / 8) as usize;
                 break;
             }
             i += 8;
