@@ -102,6 +102,9 @@ pub fn validate_prefix(json: &[u8], max_depth: usize) -> Result<usize, JsonError
     // One bit per open container: 1 = object, 0 = array.
     let mut stack = [0u64; WORDS];
     let mut depth = 0usize;
+    // The kind of the innermost open container, kept out of `stack` so the
+    // common "after a value" step reads no memory for it.
+    let mut in_object = false;
     let mut pos = skip_ws(json, 0);
 
     // The state machine alternates between "expect a value" and "after a
@@ -128,11 +131,14 @@ pub fn validate_prefix(json: &[u8], max_depth: usize) -> Result<usize, JsonError
                 if json.get(pos) == Some(&close) {
                     depth -= 1;
                     pos += 1;
-                    // fall through to "after a value"
+                    // fall through to "after a value"; the enclosing
+                    // container (and `in_object`) is unchanged.
                 } else if is_object {
+                    in_object = true;
                     pos = object_key(json, pos)?;
                     continue 'value;
                 } else {
+                    in_object = false;
                     continue 'value;
                 }
             }
@@ -149,11 +155,6 @@ pub fn validate_prefix(json: &[u8], max_depth: usize) -> Result<usize, JsonError
             if depth == 0 {
                 return Ok(pos);
             }
-            let top = depth - 1;
-            let in_object = stack
-                .get(top / 64)
-                .map(|w| w & (1 << (top % 64)) != 0)
-                .unwrap_or(false);
             pos = skip_ws(json, pos);
             match json.get(pos) {
                 None => return Err(JsonError::UnexpectedEnd),
@@ -167,10 +168,12 @@ pub fn validate_prefix(json: &[u8], max_depth: usize) -> Result<usize, JsonError
                 Some(b']') if !in_object => {
                     depth -= 1;
                     pos += 1;
+                    in_object = is_object_at(&stack, depth);
                 }
                 Some(b'}') if in_object => {
                     depth -= 1;
                     pos += 1;
+                    in_object = is_object_at(&stack, depth);
                 }
                 Some(_) => return Err(JsonError::UnexpectedByte { offset: pos }),
             }
@@ -178,7 +181,20 @@ pub fn validate_prefix(json: &[u8], max_depth: usize) -> Result<usize, JsonError
     }
 }
 
+/// Whether the container open at `depth` (0-based, so the one just below a
+/// container that closed at `depth`) is an object; `false` at the top level.
+#[inline]
+fn is_object_at(stack: &[u64; WORDS], depth: usize) -> bool {
+    match depth.checked_sub(1) {
+        Some(top) => stack
+            .get(top / 64)
+            .is_some_and(|w| w & (1 << (top % 64)) != 0),
+        None => false,
+    }
+}
+
 /// Parses `"key" :` at `pos` and returns the offset of the member's value.
+#[inline]
 fn object_key(json: &[u8], pos: usize) -> Result<usize, JsonError> {
     match json.get(pos) {
         Some(b'"') => {}
@@ -214,6 +230,7 @@ fn literal(json: &[u8], pos: usize, word: &[u8]) -> Result<usize, JsonError> {
 }
 
 /// Validates the number at `pos`; returns the offset past it.
+#[inline]
 pub(crate) fn number_end(json: &[u8], mut pos: usize) -> Result<usize, JsonError> {
     if json.get(pos) == Some(&b'-') {
         pos += 1;
@@ -274,6 +291,7 @@ fn attention_mask(w: u64) -> u64 {
 /// past its closing quote. Control characters and bad escapes are errors;
 /// unpaired surrogate escapes are accepted, as `JSON.parse` accepts them (UTF-8 itself is the caller's `&str`
 /// guarantee, or is checked by [`crate::json`] users that start from bytes).
+#[inline]
 pub(crate) fn string_end(json: &[u8], pos: usize) -> Result<usize, JsonError> {
     let mut i = pos + 1;
     loop {
