@@ -108,76 +108,81 @@ pub fn validate_prefix(json: &[u8], max_depth: usize) -> Result<usize, JsonError
     let mut pos = skip_ws(json, 0);
 
     // The state machine alternates between "expect a value" and "after a
-    // value" (expect `,` or a closing bracket).
+    // value" (expect `,` or a closing bracket). Both places that start an
+    // object member leave the `'member` block to the one `object_key` call
+    // at the end of the loop (one call site, so it is inlined).
     'value: loop {
-        let b = *json.get(pos).ok_or(JsonError::UnexpectedEnd)?;
-        match b {
-            b'{' | b'[' => {
-                if depth >= max_depth {
-                    return Err(JsonError::TooDeep);
-                }
-                let is_object = b == b'{';
-                let (word, bit) = (depth / 64, depth % 64);
-                if let Some(w) = stack.get_mut(word) {
-                    if is_object {
-                        *w |= 1 << bit;
-                    } else {
-                        *w &= !(1 << bit);
+        'member: {
+            let b = *json.get(pos).ok_or(JsonError::UnexpectedEnd)?;
+            match b {
+                b'{' | b'[' => {
+                    if depth >= max_depth {
+                        return Err(JsonError::TooDeep);
                     }
-                }
-                depth += 1;
-                pos = skip_ws(json, pos + 1);
-                let close = if is_object { b'}' } else { b']' };
-                if json.get(pos) == Some(&close) {
-                    depth -= 1;
-                    pos += 1;
-                    // fall through to "after a value"; the enclosing
-                    // container (and `in_object`) is unchanged.
-                } else if is_object {
-                    in_object = true;
-                    pos = object_key(json, pos)?;
-                    continue 'value;
-                } else {
-                    in_object = false;
-                    continue 'value;
-                }
-            }
-            b'"' => pos = string_end(json, pos)?,
-            b'-' | b'0'..=b'9' => pos = number_end(json, pos)?,
-            b't' => pos = literal(json, pos, b"true")?,
-            b'f' => pos = literal(json, pos, b"false")?,
-            b'n' => pos = literal(json, pos, b"null")?,
-            _ => return Err(JsonError::UnexpectedByte { offset: pos }),
-        }
-
-        // After a value: close containers or move to the next element.
-        loop {
-            if depth == 0 {
-                return Ok(pos);
-            }
-            pos = skip_ws(json, pos);
-            match json.get(pos) {
-                None => return Err(JsonError::UnexpectedEnd),
-                Some(b',') => {
+                    let is_object = b == b'{';
+                    let (word, bit) = (depth / 64, depth % 64);
+                    if let Some(w) = stack.get_mut(word) {
+                        if is_object {
+                            *w |= 1 << bit;
+                        } else {
+                            *w &= !(1 << bit);
+                        }
+                    }
+                    depth += 1;
                     pos = skip_ws(json, pos + 1);
-                    if in_object {
-                        pos = object_key(json, pos)?;
+                    let close = if is_object { b'}' } else { b']' };
+                    if json.get(pos) == Some(&close) {
+                        depth -= 1;
+                        pos += 1;
+                        // fall through to "after a value"; the enclosing
+                        // container (and `in_object`) is unchanged.
+                    } else if is_object {
+                        in_object = true;
+                        break 'member;
+                    } else {
+                        in_object = false;
+                        continue 'value;
                     }
-                    continue 'value;
                 }
-                Some(b']') if !in_object => {
-                    depth -= 1;
-                    pos += 1;
-                    in_object = is_object_at(&stack, depth);
+                b'"' => pos = string_end(json, pos)?,
+                b'-' | b'0'..=b'9' => pos = number_end(json, pos)?,
+                b't' => pos = literal(json, pos, b"true")?,
+                b'f' => pos = literal(json, pos, b"false")?,
+                b'n' => pos = literal(json, pos, b"null")?,
+                _ => return Err(JsonError::UnexpectedByte { offset: pos }),
+            }
+
+            // After a value: close containers or move to the next element.
+            loop {
+                if depth == 0 {
+                    return Ok(pos);
                 }
-                Some(b'}') if in_object => {
-                    depth -= 1;
-                    pos += 1;
-                    in_object = is_object_at(&stack, depth);
+                pos = skip_ws(json, pos);
+                match json.get(pos) {
+                    None => return Err(JsonError::UnexpectedEnd),
+                    Some(b',') => {
+                        pos = skip_ws(json, pos + 1);
+                        if in_object {
+                            break 'member;
+                        }
+                        continue 'value;
+                    }
+                    Some(b']') if !in_object => {
+                        depth -= 1;
+                        pos += 1;
+                        in_object = is_object_at(&stack, depth);
+                    }
+                    Some(b'}') if in_object => {
+                        depth -= 1;
+                        pos += 1;
+                        in_object = is_object_at(&stack, depth);
+                    }
+                    Some(_) => return Err(JsonError::UnexpectedByte { offset: pos }),
                 }
-                Some(_) => return Err(JsonError::UnexpectedByte { offset: pos }),
             }
         }
+        // An object member starts at `pos`: its key and `:`.
+        pos = object_key(json, pos)?;
     }
 }
 
