@@ -148,6 +148,12 @@ fn socketio_events_decode_alike() {
         assert_eq!(p.event_name().expect("event").as_str(), Some(EVENT_NAME));
         let ours: Vec<Item<'_>> = p.args().expect("oxio items");
         assert_eq!(ours, e.items);
+        // The lazy row of `sio_header_event_name` reads the same name.
+        let h = Decoder::default()
+            .decode_header(e.frame)
+            .expect("oxio lazy");
+        assert_eq!(h.event_name(), p.event_name());
+        assert_eq!(h.validate().expect("oxio lazy validate"), p);
 
         let packet = CommonParser
             .decode_str(&config, &state, Str::from(e.frame))

@@ -194,7 +194,19 @@ fn socketio_decode_allocates_nothing() {
                 // Header + event name: what routing needs.
                 let p = decoder.decode(black_box(e.frame)).expect("valid frame");
                 assert_eq!(p.event_name().expect("event").as_str(), Some(EVENT_NAME));
+                // The opt-in lazy path: header and name now, then the
+                // deferred validation.
+                let h = decoder
+                    .decode_header(black_box(e.frame))
+                    .expect("valid header");
+                assert_eq!(h.event_name().expect("event").as_str(), Some(EVENT_NAME));
+                assert_eq!(h.validate().expect("valid frame"), p);
             }
+            let h = decoder
+                .decode_header(black_box(chat))
+                .expect("valid header");
+            let (msg, _): (Chat<'_>, u8) = h.args().expect("chat");
+            assert_eq!(msg.room, "lobby");
             // Typed decode into borrowed values, fixed-capacity collections.
             let p = decoder.decode(black_box(small.frame)).expect("valid frame");
             let (items,): (heapless::Vec<Item<'_>, 1>,) = p.args().expect("items");

@@ -201,10 +201,10 @@ fn v4_forms_decode() {
     assert!(e.connect_error().unwrap().message.unwrap() == "Not authorized");
 }
 
-#[test]
-fn malformed_packets_are_rejected_like_the_reference() {
+/// Frames the reference parser rejects, with the error `decode` gives.
+fn malformed_cases() -> Vec<(&'static str, Error)> {
     use Error::*;
-    let cases: &[(&str, Error)] = &[
+    vec![
         ("", Empty),
         ("abc", UnknownPacketType(b'a')),
         ("7", UnknownPacketType(b'7')),
@@ -289,9 +289,13 @@ fn malformed_packets_are_rejected_like_the_reference() {
         (r#"2["a""#, InvalidJson(JsonError::UnexpectedEnd)),
         (r#"2["a"]]"#, InvalidJson(JsonError::TrailingData)),
         ("2 ", InvalidJson(JsonError::UnexpectedEnd)),
-    ];
-    for (frame, err) in cases {
-        assert_eq!(V5.decode(frame).unwrap_err(), *err, "{frame:?}");
+    ]
+}
+
+#[test]
+fn malformed_packets_are_rejected_like_the_reference() {
+    for (frame, err) in malformed_cases() {
+        assert_eq!(V5.decode(frame).unwrap_err(), err, "{frame:?}");
     }
 }
 
@@ -434,4 +438,201 @@ fn connect_payloads_deserialize() {
     let s: Sid = p.data().unwrap().unwrap();
     assert_eq!(s.sid, "abc");
     assert!(V5.decode("0").unwrap().data::<Sid>().unwrap().is_none());
+}
+
+// ---- Decoder::decode_header: the opt-in lazy path ----
+
+/// `decode_header` then `validate` must end exactly where `decode` does.
+fn lazy_then_validate(
+    decoder: Decoder,
+    frame: &str,
+) -> Result<oxio_codec::socketio::Packet<'_>, Error> {
+    decoder.decode_header(frame).and_then(|h| h.validate())
+}
+
+#[test]
+fn lazy_decode_then_validate_rejects_every_malformed_frame_with_decodes_error() {
+    for (frame, err) in malformed_cases() {
+        assert_eq!(lazy_then_validate(V5, frame).unwrap_err(), err, "{frame:?}");
+    }
+}
+
+#[test]
+fn lazy_decode_then_validate_equals_decode_on_valid_frames() {
+    let frames = [
+        "0",
+        r#"0/admin,{"token":"123"}"#,
+        "1/admin,",
+        r#"2["hello",1]"#,
+        r#"2/admin,456["project:delete",123]"#,
+        r#"2 [ "spaced" , 1 ] "#,
+        r#"2[42,"numeric name"]"#,
+        r#"2[-1.5e3]"#,
+        r#"2["café"]"#,
+        "2",
+        r#"3/admin,456[]"#,
+        r#"4{"message":"Not authorized"}"#,
+        r#"51-["hello",{"_placeholder":true,"num":0}]"#,
+        r#"61-/admin,456[{"_placeholder":true,"num":0}]"#,
+    ];
+    for frame in frames {
+        let strict = V5
+            .decode(frame)
+            .unwrap_or_else(|e| panic!("{frame:?}: {e}"));
+        let header = V5.decode_header(frame).unwrap();
+        assert_eq!(header.packet_type(), strict.packet_type(), "{frame}");
+        assert_eq!(header.namespace(), strict.namespace(), "{frame}");
+        assert_eq!(header.ack_id(), strict.ack_id(), "{frame}");
+        assert_eq!(
+            header.attachment_count(),
+            strict.attachment_count(),
+            "{frame}"
+        );
+        assert_eq!(header.unvalidated_payload(), strict.payload(), "{frame}");
+        assert_eq!(header.event_name(), strict.event_name(), "{frame}");
+        assert_eq!(header.validate().unwrap(), strict, "{frame}");
+    }
+}
+
+#[test]
+fn lazy_decode_defers_the_arguments_and_reports_them_at_args_time() {
+    use JsonError::*;
+    // (frame, event name, error of validate() and args())
+    let cases: &[(&str, &str, Error)] = &[
+        (
+            r#"2["m",{"a":]"#,
+            "m",
+            Error::InvalidJson(UnexpectedByte { offset: 10 }),
+        ),
+        (r#"2["m",1"#, "m", Error::InvalidJson(UnexpectedEnd)),
+        (r#"2["m"]]"#, "m", Error::InvalidJson(TrailingData)),
+        (r#"2["m",[[[1]]]]"#, "m", Error::InvalidJson(TooDeep)),
+        ("2[\"m\",\"a\nb\"]", "m", Error::InvalidJson(InvalidString)),
+        (
+            r#"2["m",01]"#,
+            "m",
+            Error::InvalidJson(UnexpectedByte { offset: 6 }),
+        ),
+        (
+            r#"2/chat,9["m",tru]"#,
+            "m",
+            Error::InvalidJson(UnexpectedByte { offset: 5 }),
+        ),
+        (
+            r#"51-["m",{"_placeholder":true,"num":1}]"#,
+            "m",
+            Error::InvalidPlaceholder,
+        ),
+    ];
+    let shallow = Decoder::new(
+        Version::V5,
+        Limits {
+            max_depth: 3,
+            ..Limits::DEFAULT
+        },
+    );
+    for (frame, name, err) in cases {
+        let h = shallow
+            .decode_header(frame)
+            .unwrap_or_else(|e| panic!("{frame:?}: {e}"));
+        assert!(h.event_name().unwrap() == *name, "{frame}");
+        assert_eq!(h.validate().unwrap_err(), *err, "{frame}");
+        assert_eq!(
+            h.args::<serde::de::IgnoredAny>().unwrap_err(),
+            *err,
+            "{frame}"
+        );
+        assert_eq!(shallow.decode(frame).unwrap_err(), *err, "{frame}");
+    }
+}
+
+#[test]
+fn lazy_decode_checks_the_event_name_strictly() {
+    use JsonError::*;
+    let cases: &[(&str, Error)] = &[
+        ("2[\"a\u{1}\"]", Error::InvalidJson(InvalidString)),
+        (r#"2["a\x"]"#, Error::InvalidJson(InvalidString)),
+        (r#"2["a"#, Error::InvalidJson(UnexpectedEnd)),
+        (
+            r#"2["a" 1]"#,
+            Error::InvalidJson(UnexpectedByte { offset: 5 }),
+        ),
+        (
+            r#"2["a"}"#,
+            Error::InvalidJson(UnexpectedByte { offset: 4 }),
+        ),
+        (r#"2[-]"#, Error::InvalidJson(InvalidNumber)),
+        (r#"2[x]"#, Error::InvalidJson(UnexpectedByte { offset: 1 })),
+        (r#"2["#, Error::InvalidJson(UnexpectedEnd)),
+        (r#"2[]"#, Error::InvalidPayload),
+        (r#"2[true]"#, Error::InvalidPayload),
+        (r#"2{"a":1}"#, Error::InvalidPayload),
+        (r#"2["newListener",{"#, Error::ReservedEventName),
+    ];
+    for (frame, err) in cases {
+        assert_eq!(V5.decode_header(frame).unwrap_err(), *err, "{frame:?}");
+        assert!(V5.decode(frame).is_err(), "{frame:?}");
+    }
+    // v4 does not reserve names; a depth limit of 0 refuses the array.
+    assert!(
+        V4.decode_header(r#"2["disconnect"]"#)
+            .unwrap()
+            .event_name()
+            .unwrap()
+            == "disconnect"
+    );
+    let flat = Decoder::new(
+        Version::V5,
+        Limits {
+            max_depth: 0,
+            ..Limits::DEFAULT
+        },
+    );
+    assert_eq!(
+        flat.decode_header(r#"2["a"]"#).unwrap_err(),
+        Error::InvalidJson(TooDeep)
+    );
+    assert_eq!(
+        flat.decode(r#"2["a"]"#).unwrap_err(),
+        Error::InvalidJson(TooDeep)
+    );
+}
+
+#[test]
+fn lazy_args_read_the_same_values_as_strict_args() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Msg<'a> {
+        text: &'a str,
+    }
+    let frame = r#"2/chat,7["message",{"text":"hi"},3]"#;
+    let h = V5.decode_header(frame).unwrap();
+    let lazy: (Msg, u8) = h.args().unwrap();
+    let strict: (Msg, u8) = V5.decode(frame).unwrap().args().unwrap();
+    assert_eq!(lazy, strict);
+    assert_eq!(lazy, (Msg { text: "hi" }, 3));
+    // The lazy name borrows from the frame too.
+    let name = h.event_name().unwrap().as_str().unwrap();
+    assert!(frame.as_bytes().as_ptr_range().contains(&name.as_ptr()));
+}
+
+proptest::proptest! {
+    /// On any frame: `decode` succeeds exactly when `decode_header` then
+    /// `validate` does, with the same packet; `decode_header` never
+    /// refuses a frame `decode` accepts, and its name is `decode`'s.
+    #[test]
+    fn lazy_and_strict_agree(frame in r#"[0-6]{0,1}[-/0-9a-z,]{0,3}[\[\]{}",:0-9a-z\\ .-]{0,24}"#) {
+        let strict = V5.decode(&frame);
+        let lazy = V5.decode_header(&frame);
+        if let Ok(p) = &strict {
+            let h = lazy.as_ref().map_err(|e| e.to_string());
+            proptest::prop_assert!(h.is_ok(), "{:?}: {:?}", frame, h);
+            if let Ok(h) = lazy {
+                proptest::prop_assert_eq!(h.event_name(), p.event_name());
+            }
+        }
+        proptest::prop_assert_eq!(strict.is_ok(), lazy_then_validate(V5, &frame).is_ok(), "{:?}", frame);
+        if let (Ok(a), Ok(b)) = (strict, lazy_then_validate(V5, &frame)) {
+            proptest::prop_assert_eq!(a, b);
+        }
+    }
 }

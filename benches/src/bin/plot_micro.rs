@@ -17,7 +17,7 @@
 #![forbid(unsafe_code)]
 
 use plotters::prelude::*;
-use plotters::style::full_palette::{BLUE_600, ORANGE_600};
+use plotters::style::full_palette::{BLUE_600, GREEN_600, ORANGE_600};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -28,6 +28,11 @@ use std::process::ExitCode;
 const OXIO: &str = "oxio";
 /// The peers, in table order.
 const PEERS: [&str; 2] = ["socketioxide", "serde_json"];
+/// oxio's opt-in lazy row (`Decoder::decode_header`), charted against
+/// socketioxide as a series of its own.
+const LAZY: &str = "oxio_lazy";
+/// The chart series (and legend) of the [`LAZY`] bars.
+const LAZY_SERIES: &str = "socketioxide (oxio opt-in lazy decode_header)";
 
 /// Why the report could not be made.
 #[derive(Debug)]
@@ -371,6 +376,16 @@ fn bars(results: &Results) -> Vec<Bar> {
                 });
             }
         }
+        // The codec's opt-in lazy row, against the same socketioxide row.
+        let lazy = functions.get(LAZY);
+        let peer = functions.get(PEERS[0]);
+        if let Some(r) = lazy.zip(peer).and_then(|(l, p)| ratio(l, p)) {
+            bars.push(Bar {
+                label: format!("{group} {input} (lazy) vs socketioxide"),
+                peer: LAZY_SERIES,
+                ratio: r,
+            });
+        }
     }
     bars
 }
@@ -412,7 +427,11 @@ fn draw(path: &Path, bars: &[Bar], title: &str) -> Result<(), PlotError> {
         .draw()
         .map_err(|e| draw_err(&e))?;
 
-    let colors: [(&str, RGBColor); 2] = [("socketioxide", BLUE_600), ("serde_json", ORANGE_600)];
+    let colors: [(&str, RGBColor); 3] = [
+        ("socketioxide", BLUE_600),
+        ("serde_json", ORANGE_600),
+        (LAZY_SERIES, GREEN_600),
+    ];
     for (peer, color) in colors {
         // Row 0 is at the bottom: the first bar goes on the top row.
         let rows = || {

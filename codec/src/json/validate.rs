@@ -102,83 +102,104 @@ pub fn validate_prefix(json: &[u8], max_depth: usize) -> Result<usize, JsonError
     // One bit per open container: 1 = object, 0 = array.
     let mut stack = [0u64; WORDS];
     let mut depth = 0usize;
+    // The kind of the innermost open container, kept out of `stack` so the
+    // common "after a value" step reads no memory for it.
+    let mut in_object = false;
     let mut pos = skip_ws(json, 0);
 
     // The state machine alternates between "expect a value" and "after a
-    // value" (expect `,` or a closing bracket).
+    // value" (expect `,` or a closing bracket). Both places that start an
+    // object member leave the `'member` block to the one `object_key` call
+    // at the end of the loop (one call site, so it is inlined).
     'value: loop {
-        let b = *json.get(pos).ok_or(JsonError::UnexpectedEnd)?;
-        match b {
-            b'{' | b'[' => {
-                if depth >= max_depth {
-                    return Err(JsonError::TooDeep);
-                }
-                let is_object = b == b'{';
-                let (word, bit) = (depth / 64, depth % 64);
-                if let Some(w) = stack.get_mut(word) {
-                    if is_object {
-                        *w |= 1 << bit;
-                    } else {
-                        *w &= !(1 << bit);
+        'member: {
+            let b = *json.get(pos).ok_or(JsonError::UnexpectedEnd)?;
+            match b {
+                b'{' | b'[' => {
+                    if depth >= max_depth {
+                        return Err(JsonError::TooDeep);
                     }
-                }
-                depth += 1;
-                pos = skip_ws(json, pos + 1);
-                let close = if is_object { b'}' } else { b']' };
-                if json.get(pos) == Some(&close) {
-                    depth -= 1;
-                    pos += 1;
-                    // fall through to "after a value"
-                } else if is_object {
-                    pos = object_key(json, pos)?;
-                    continue 'value;
-                } else {
-                    continue 'value;
-                }
-            }
-            b'"' => pos = string_end(json, pos)?,
-            b'-' | b'0'..=b'9' => pos = number_end(json, pos)?,
-            b't' => pos = literal(json, pos, b"true")?,
-            b'f' => pos = literal(json, pos, b"false")?,
-            b'n' => pos = literal(json, pos, b"null")?,
-            _ => return Err(JsonError::UnexpectedByte { offset: pos }),
-        }
-
-        // After a value: close containers or move to the next element.
-        loop {
-            if depth == 0 {
-                return Ok(pos);
-            }
-            let top = depth - 1;
-            let in_object = stack
-                .get(top / 64)
-                .map(|w| w & (1 << (top % 64)) != 0)
-                .unwrap_or(false);
-            pos = skip_ws(json, pos);
-            match json.get(pos) {
-                None => return Err(JsonError::UnexpectedEnd),
-                Some(b',') => {
+                    let is_object = b == b'{';
+                    let (word, bit) = (depth / 64, depth % 64);
+                    if let Some(w) = stack.get_mut(word) {
+                        if is_object {
+                            *w |= 1 << bit;
+                        } else {
+                            *w &= !(1 << bit);
+                        }
+                    }
+                    depth += 1;
                     pos = skip_ws(json, pos + 1);
-                    if in_object {
-                        pos = object_key(json, pos)?;
+                    let close = if is_object { b'}' } else { b']' };
+                    if json.get(pos) == Some(&close) {
+                        depth -= 1;
+                        pos += 1;
+                        // fall through to "after a value"; the enclosing
+                        // container (and `in_object`) is unchanged.
+                    } else if is_object {
+                        in_object = true;
+                        break 'member;
+                    } else {
+                        in_object = false;
+                        continue 'value;
                     }
-                    continue 'value;
                 }
-                Some(b']') if !in_object => {
-                    depth -= 1;
-                    pos += 1;
+                b'"' => pos = string_end(json, pos)?,
+                b'-' | b'0'..=b'9' => pos = number_end(json, pos)?,
+                b't' => pos = literal(json, pos, b"true")?,
+                b'f' => pos = literal(json, pos, b"false")?,
+                b'n' => pos = literal(json, pos, b"null")?,
+                _ => return Err(JsonError::UnexpectedByte { offset: pos }),
+            }
+
+            // After a value: close containers or move to the next element.
+            loop {
+                if depth == 0 {
+                    return Ok(pos);
                 }
-                Some(b'}') if in_object => {
-                    depth -= 1;
-                    pos += 1;
+                pos = skip_ws(json, pos);
+                match json.get(pos) {
+                    None => return Err(JsonError::UnexpectedEnd),
+                    Some(b',') => {
+                        pos = skip_ws(json, pos + 1);
+                        if in_object {
+                            break 'member;
+                        }
+                        continue 'value;
+                    }
+                    Some(b']') if !in_object => {
+                        depth -= 1;
+                        pos += 1;
+                        in_object = is_object_at(&stack, depth);
+                    }
+                    Some(b'}') if in_object => {
+                        depth -= 1;
+                        pos += 1;
+                        in_object = is_object_at(&stack, depth);
+                    }
+                    Some(_) => return Err(JsonError::UnexpectedByte { offset: pos }),
                 }
-                Some(_) => return Err(JsonError::UnexpectedByte { offset: pos }),
             }
         }
+        // An object member starts at `pos`: its key and `:`.
+        pos = object_key(json, pos)?;
+    }
+}
+
+/// Whether the container open at `depth` (0-based, so the one just below a
+/// container that closed at `depth`) is an object; `false` at the top level.
+#[inline]
+fn is_object_at(stack: &[u64; WORDS], depth: usize) -> bool {
+    match depth.checked_sub(1) {
+        Some(top) => stack
+            .get(top / 64)
+            .is_some_and(|w| w & (1 << (top % 64)) != 0),
+        None => false,
     }
 }
 
 /// Parses `"key" :` at `pos` and returns the offset of the member's value.
+#[inline]
 fn object_key(json: &[u8], pos: usize) -> Result<usize, JsonError> {
     match json.get(pos) {
         Some(b'"') => {}
@@ -214,6 +235,7 @@ fn literal(json: &[u8], pos: usize, word: &[u8]) -> Result<usize, JsonError> {
 }
 
 /// Validates the number at `pos`; returns the offset past it.
+#[inline]
 pub(crate) fn number_end(json: &[u8], mut pos: usize) -> Result<usize, JsonError> {
     if json.get(pos) == Some(&b'-') {
         pos += 1;
@@ -255,30 +277,39 @@ fn digits_end(json: &[u8], mut pos: usize) -> usize {
 const HI: u64 = 0x8080_8080_8080_8080;
 const LO: u64 = 0x0101_0101_0101_0101;
 
-/// True when any byte of `w` is `"`, `\` or below 0x20: the bytes that end
-/// the fast path inside a string.
+/// A mask with the high bit set in (at least) the lowest byte of `w` that is
+/// `"`, `\` or below 0x20: the bytes that end the fast path inside a string.
+/// Zero when there is none. The lowest set bit is exact (bits above it may be
+/// false positives from borrows), so with the word read little-endian,
+/// `mask.trailing_zeros() / 8` is the index of the first such byte.
 #[inline]
-fn needs_attention(w: u64) -> bool {
+fn attention_mask(w: u64) -> u64 {
     let quote = w ^ (LO * u64::from(b'"'));
     let backslash = w ^ (LO * u64::from(b'\\'));
     let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
     // Bytes < 0x20: subtracting 0x20 borrows into the high bit.
     let control = w.wrapping_sub(LO * 0x20) & !w & HI;
-    (has_zero(quote) | has_zero(backslash) | control) != 0
+    has_zero(quote) | has_zero(backslash) | control
 }
 
 /// Validates the string whose opening quote is at `pos`; returns the offset
 /// past its closing quote. Control characters and bad escapes are errors;
 /// unpaired surrogate escapes are accepted, as `JSON.parse` accepts them (UTF-8 itself is the caller's `&str`
 /// guarantee, or is checked by [`crate::json`] users that start from bytes).
+#[inline]
 pub(crate) fn string_end(json: &[u8], pos: usize) -> Result<usize, JsonError> {
     let mut i = pos + 1;
     loop {
-        // Fast path: eight plain bytes at a time.
+        // Fast path: eight plain bytes at a time; on the word that holds a
+        // special byte, jump straight to it (one word test per stop, not one
+        // per byte before it).
         while let Some(chunk) = json.get(i..i + 8) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
-            if needs_attention(u64::from_le_bytes(word)) {
+            let mask = attention_mask(u64::from_le_bytes(word));
+            if mask != 0 {
+                // At most 7: the index of a byte within the word.
+                i += (mask.trailing_zeros() / 8) as usize;
                 break;
             }
             i += 8;

@@ -5,12 +5,14 @@
 //! and the shape the packet type requires, as the reference parser's
 //! `isPayloadValid` does) but not parsed into values.
 
-use super::packet::Packet;
+use super::packet::{EventName, Packet};
 use super::placeholder;
 use super::{is_reserved_event, Error, PacketType, Version};
 use crate::json::scan::{ArrayIter, RawStr};
-use crate::json::validate::{validate, Kind};
+use crate::json::validate::{number_end, skip_ws, string_end, validate, Kind};
+use crate::json::JsonError;
 use crate::Limits;
+use serde::Deserialize;
 
 /// Decodes Socket.IO text frames for one protocol version under one set of
 /// [`Limits`]. Cheap to copy; holds no state between frames (binary
@@ -49,6 +51,67 @@ impl Decoder {
     /// Rejects everything the reference parser rejects (protocol.md §3.5)
     /// and everything over a limit; never panics, never allocates.
     pub fn decode<'a>(&self, frame: &'a str) -> Result<Packet<'a>, Error> {
+        let parts = self.parse_header(frame)?;
+        self.finish(parts)
+    }
+
+    /// Decodes the header and the event name of a frame and leaves the rest
+    /// of the JSON payload **unvalidated** until [`Header::validate`] or
+    /// [`Header::args`] is called: an opt-in for routers that look at the
+    /// name first and may drop the frame without reading its arguments.
+    ///
+    /// What is checked here: everything [`Decoder::decode`] checks in the
+    /// header (type, attachment count, namespace, ack id, limits) and, for
+    /// (binary) events, the payload up to the end of the event name: `[`,
+    /// a strictly valid string or number, then `,` or `]`; a reserved name
+    /// is refused (v5). What is deferred: the grammar and depth of the
+    /// arguments (and, for other packet types, of the whole payload), the
+    /// payload shape, and the placeholders of a binary packet.
+    ///
+    /// A server that must close the connection on an invalid payload
+    /// (protocol.md §3.5) either uses [`Decoder::decode`], or calls
+    /// [`Header::validate`] on every frame it keeps. Once validated, the
+    /// packet is exactly what `decode` returns for the same frame; when both
+    /// fail, the error variant can differ if the frame is wrong in more than
+    /// one way (`decode` reports the JSON error first).
+    ///
+    /// ```
+    /// use oxio_codec::json::JsonError;
+    /// use oxio_codec::socketio::{Decoder, Error};
+    ///
+    /// let d = Decoder::default();
+    /// // The arguments are broken, but the name is readable.
+    /// let h = d.decode_header(r#"2/chat,["message",{"text":]"#).unwrap();
+    /// assert_eq!(h.namespace(), "/chat");
+    /// assert!(h.event_name().unwrap() == "message");
+    /// // Reading the arguments validates them first.
+    /// assert_eq!(
+    ///     h.args::<&str>().unwrap_err(),
+    ///     Error::InvalidJson(JsonError::UnexpectedByte { offset: 19 })
+    /// );
+    /// // `decode` refuses the same frame at once.
+    /// assert!(d.decode(r#"2/chat,["message",{"text":]"#).is_err());
+    ///
+    /// let h = d.decode_header(r#"2["message",{"text":"hi"}]"#).unwrap();
+    /// assert_eq!(h.validate().unwrap(), d.decode(r#"2["message",{"text":"hi"}]"#).unwrap());
+    /// ```
+    pub fn decode_header<'a>(&self, frame: &'a str) -> Result<Header<'a>, Error> {
+        let parts = self.parse_header(frame)?;
+        // An event without a payload (`2`) decodes with no name, as in `decode`.
+        let name = match parts.payload {
+            Some(p) if parts.packet_type.is_event() => Some(self.leading_event_name(p)?),
+            _ => None,
+        };
+        Ok(Header {
+            decoder: *self,
+            parts,
+            name,
+        })
+    }
+
+    /// The header fields, in one pass; the payload is returned unlooked at.
+    #[inline]
+    fn parse_header<'a>(&self, frame: &'a str) -> Result<Parts<'a>, Error> {
         let bytes = frame.as_bytes();
         let first = *bytes.first().ok_or(Error::Empty)?;
         let packet_type = PacketType::from_digit(first).ok_or(Error::UnknownPacketType(first))?;
@@ -99,6 +162,24 @@ impl Decoder {
             Some("") | None => None,
             Some(p) => Some(p),
         };
+        Ok(Parts {
+            packet_type,
+            attachment_count,
+            namespace,
+            ack_id,
+            payload,
+        })
+    }
+
+    /// The payload checks of [`Decoder::decode`], after the header.
+    fn finish<'a>(&self, parts: Parts<'a>) -> Result<Packet<'a>, Error> {
+        let Parts {
+            packet_type,
+            attachment_count,
+            namespace,
+            ack_id,
+            payload,
+        } = parts;
         if let Some(p) = payload {
             validate(p.as_bytes(), self.limits.max_depth).map_err(Error::InvalidJson)?;
         }
@@ -166,6 +247,148 @@ impl Decoder {
             }
             _ => Err(Error::InvalidPayload),
         }
+    }
+    /// Strictly reads `[`, the first element (a string or a number), and
+    /// the `,` or `]` after it; nothing further. The lazy half of
+    /// [`Decoder::check_event`], for [`Decoder::decode_header`].
+    fn leading_event_name<'a>(&self, text: &'a str) -> Result<EventName<'a>, Error> {
+        let bytes = text.as_bytes();
+        // Not a JSON value at all is a JSON error; another JSON value than
+        // an array is a shape error, as in `check_shape`.
+        let unexpected = |pos: usize| match bytes.get(pos) {
+            None => Error::InvalidJson(JsonError::UnexpectedEnd),
+            Some(_) if Kind::of(bytes.get(pos..).unwrap_or_default()).is_some() => {
+                Error::InvalidPayload
+            }
+            Some(_) => Error::InvalidJson(JsonError::UnexpectedByte { offset: pos }),
+        };
+        let open = skip_ws(bytes, 0);
+        if bytes.get(open) != Some(&b'[') {
+            return Err(unexpected(open));
+        }
+        if self.limits.max_depth == 0 {
+            return Err(Error::InvalidJson(JsonError::TooDeep));
+        }
+        let start = skip_ws(bytes, open + 1);
+        let name = match bytes.get(start) {
+            Some(b'"') => {
+                let end = string_end(bytes, start).map_err(Error::InvalidJson)?;
+                let literal = text.get(start..end).ok_or(Error::InvalidPayload)?;
+                let name = RawStr::from_literal(literal).ok_or(Error::InvalidPayload)?;
+                let reserved = match name.as_str() {
+                    Some(plain) => is_reserved_event(plain),
+                    None => super::RESERVED_EVENTS.iter().any(|r| name.eq_str(r)),
+                };
+                if reserved && self.version == Version::V5 {
+                    return Err(Error::ReservedEventName);
+                }
+                (EventName::String(name), end)
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let end = number_end(bytes, start).map_err(Error::InvalidJson)?;
+                let literal = text.get(start..end).ok_or(Error::InvalidPayload)?;
+                (EventName::Number(literal), end)
+            }
+            Some(b']') => return Err(Error::InvalidPayload),
+            _ => return Err(unexpected(start)),
+        };
+        let (name, end) = name;
+        let after = skip_ws(bytes, end);
+        match bytes.get(after) {
+            Some(b',' | b']') => Ok(name),
+            None => Err(Error::InvalidJson(JsonError::UnexpectedEnd)),
+            Some(_) => Err(Error::InvalidJson(JsonError::UnexpectedByte {
+                offset: after,
+            })),
+        }
+    }
+}
+
+/// The header fields of a frame, before any payload check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+struct Parts<'a> {
+    packet_type: PacketType,
+    attachment_count: usize,
+    namespace: &'a str,
+    ack_id: Option<u64>,
+    payload: Option<&'a str>,
+}
+
+/// A frame decoded by [`Decoder::decode_header`]: the header and the event
+/// name are checked, the rest of the payload is **not yet validated**.
+///
+/// It offers only what is safe to read before validation; everything that
+/// reads the arguments goes through [`Header::validate`], which runs the
+/// remaining checks of [`Decoder::decode`] and returns the same [`Packet`].
+///
+/// ```
+/// use oxio_codec::socketio::{Decoder, PacketType};
+///
+/// let h = Decoder::default().decode_header(r#"2/chat,7["message",{"text":"hi"}]"#).unwrap();
+/// assert_eq!(h.packet_type(), PacketType::Event);
+/// assert_eq!((h.namespace(), h.ack_id()), ("/chat", Some(7)));
+/// assert_eq!(h.event_name().unwrap().as_str(), Some("message"));
+/// assert_eq!(h.unvalidated_payload(), Some(r#"["message",{"text":"hi"}]"#));
+///
+/// #[derive(serde::Deserialize, Debug, PartialEq)]
+/// struct Msg<'a> { text: &'a str }
+/// assert_eq!(h.args::<Msg>().unwrap(), Msg { text: "hi" });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Header<'a> {
+    decoder: Decoder,
+    parts: Parts<'a>,
+    name: Option<EventName<'a>>,
+}
+
+impl<'a> Header<'a> {
+    /// The packet type, as on the wire.
+    pub fn packet_type(&self) -> PacketType {
+        self.parts.packet_type
+    }
+
+    /// The namespace, `/` when the frame named none.
+    pub fn namespace(&self) -> &'a str {
+        self.parts.namespace
+    }
+
+    /// The ack id, if any.
+    pub fn ack_id(&self) -> Option<u64> {
+        self.parts.ack_id
+    }
+
+    /// How many binary attachments the header announces (0 unless binary);
+    /// the placeholders are only checked by [`Header::validate`].
+    pub fn attachment_count(&self) -> usize {
+        self.parts.attachment_count
+    }
+
+    /// The event name of a (binary) event, strictly validated already;
+    /// `None` for other packet types and for an event without a payload.
+    pub fn event_name(&self) -> Option<EventName<'a>> {
+        self.name
+    }
+
+    /// The payload as received, **not validated** past the event name: do
+    /// not hand it to anything that trusts it to be JSON.
+    pub fn unvalidated_payload(&self) -> Option<&'a str> {
+        self.parts.payload
+    }
+
+    /// Runs the checks [`Decoder::decode_header`] deferred (JSON grammar
+    /// and depth of the whole payload, its shape, binary placeholders) and
+    /// returns the packet `decode` would have returned for this frame.
+    pub fn validate(&self) -> Result<Packet<'a>, Error> {
+        self.decoder.finish(self.parts)
+    }
+
+    /// [`Header::validate`], then [`Packet::args`]: an invalid payload is
+    /// reported here, as [`Error::InvalidJson`] (or the shape error
+    /// `decode` would give), before any argument is read.
+    pub fn args<T: Deserialize<'a>>(&self) -> Result<T, Error> {
+        self.validate()?.args()
     }
 }
 

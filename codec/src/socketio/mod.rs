@@ -3,7 +3,9 @@
 //! Where things happen:
 //! - [`decode`]: a text frame becomes a [`Packet`]. Only the header (type,
 //!   attachment count, namespace, ack id) is parsed; the JSON payload is
-//!   validated and kept as a borrowed slice.
+//!   validated and kept as a borrowed slice. [`Decoder::decode_header`] is
+//!   the opt-in lazy variant: header and event name now, the arguments'
+//!   validation deferred to [`Header::validate`] / [`Header::args`].
 //! - [`packet`]: reading a decoded packet: event name without touching the
 //!   arguments, arguments into any `T: Deserialize` on demand.
 //! - [`encode`]: writing packets from `serde` values into a caller buffer.
@@ -30,7 +32,7 @@ pub use args::Args;
 pub use binary::Binary;
 #[cfg(feature = "alloc")]
 pub use binary::BinaryBuf;
-pub use decode::Decoder;
+pub use decode::{Decoder, Header};
 pub use encode::{Encoded, Encoder};
 pub use error::Error;
 pub use packet::{ConnectError, EventName, Packet};

@@ -23,6 +23,27 @@ cases! {
         assert_eq!(p.event_name().unwrap().as_str(), Some("message"));
     }
 
+    fn lazy_header_defers_argument_validation() {
+        let d = Decoder::default();
+        let h = d.decode_header(r#"2/chat,7["message",{"text":]"#).unwrap();
+        assert_eq!((h.packet_type(), h.namespace(), h.ack_id()), (PacketType::Event, "/chat", Some(7)));
+        assert_eq!(h.event_name().unwrap().as_str(), Some("message"));
+        let err = Error::InvalidJson(JsonError::UnexpectedByte { offset: 19 });
+        assert_eq!(h.validate().unwrap_err(), err);
+        assert_eq!(h.args::<(Reading,)>().unwrap_err(), err);
+        assert_eq!(d.decode_header(r#"2["disconnect",{"#).unwrap_err(), Error::ReservedEventName);
+        assert_eq!(d.decode_header("2[\"a\u{1}\"]").unwrap_err(), Error::InvalidJson(JsonError::InvalidString));
+    }
+
+    fn lazy_header_validates_to_the_strict_packet() {
+        let frame = r#"2["sensor",{"device":"pico","temp_c":21.5,"uptime_ms":5000}]"#;
+        let d = Decoder::default();
+        let h = d.decode_header(frame).unwrap();
+        assert_eq!(h.validate().unwrap(), d.decode(frame).unwrap());
+        let r: Reading = h.args().unwrap();
+        assert_eq!(r, Reading { device: "pico", temp_c: 21.5, uptime_ms: 5000 });
+    }
+
     fn deserializes_borrowed_arguments() {
         let p = Decoder::default()
             .decode(r#"2["sensor",{"device":"pico","temp_c":21.5,"uptime_ms":5000}]"#)
