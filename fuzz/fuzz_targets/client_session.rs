@@ -64,18 +64,40 @@ fuzz_target!(|data: &[u8]| {
     if trace() {
         eprintln!("{:?}", input.setup);
     }
-    let config = config(&input.setup);
-    let mut seed = input.setup.seed;
-    let random = move || {
-        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        seed
-    };
     if input.setup.flags & 0b10_0000 != 0 {
-        Harness::<_, 4, 6, 1024, 256>::new(config, random).run(&input.ops);
+        twins::<4, 6, 1024, 256>(&input);
     } else {
-        Harness::<_, 2, 2, 192, 48>::new(config, random).run(&input.ops);
+        twins::<2, 2, 192, 48>(&input);
     }
 });
+
+/// Runs the scenario; when it passes short buffers to `poll_transmit`, runs
+/// it again with full buffers only: a frame that does not fit a short
+/// buffer stays queued, so both runs must send the same frames and report
+/// the same events, call after call.
+fn twins<const N: usize, const A: usize, const Q: usize, const RX: usize>(input: &Input) {
+    let config = config(&input.setup);
+    let jitter = |mut seed: u32| {
+        move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            seed
+        }
+    };
+    let short = input
+        .ops
+        .iter()
+        .any(|op| matches!(op, Op::ShortTransmit(_)));
+    let first = Harness::<_, N, A, Q, RX>::new(config, jitter(input.setup.seed), short, false)
+        .run(&input.ops);
+    if short {
+        let second = Harness::<_, N, A, Q, RX>::new(config, jitter(input.setup.seed), true, true)
+            .run(&input.ops);
+        for (i, (a, b)) in first.iter().zip(&second).enumerate() {
+            assert_eq!(a, b, "call {i}: short buffers changed what the session did");
+        }
+        assert_eq!(first.len(), second.len());
+    }
+}
 
 fn config(s: &Setup) -> Config {
     let max_frame_len = if s.max_frame >= 250 {
@@ -332,6 +354,13 @@ struct Harness<R, const N: usize, const A: usize, const Q: usize, const RX: usiz
     /// The driver's pending transport work.
     action: Option<Action>,
     buf: Vec<u8>,
+    /// Frames, events and actions, one entry per call, when `record`.
+    transcript: Vec<String>,
+    record: bool,
+    /// `ShortTransmit` does nothing.
+    full_buffers_only: bool,
+    /// The next drain starts with a buffer this short (`ShortTransmit`).
+    short: Option<usize>,
 }
 
 fn app_ns(i: u8) -> &'static str {
@@ -349,7 +378,7 @@ fn known_ns(name: &str) -> &'static str {
 impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
     Harness<R, N, A, Q, RX>
 {
-    fn new(config: Config, random: R) -> Self {
+    fn new(config: Config, random: R, record: bool, full_buffers_only: bool) -> Self {
         Harness {
             s: Box::new(Session::new(config, random)),
             config,
@@ -361,16 +390,32 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
             attachments_due: 0,
             action: None,
             buf: vec![0; 8192],
+            transcript: Vec::new(),
+            record,
+            full_buffers_only,
+            short: None,
         }
     }
 
-    fn run(mut self, ops: &[Op]) {
+    fn run(mut self, ops: &[Op]) -> Vec<String> {
         for op in ops {
             self.op(op);
+        }
+        self.transcript
+    }
+
+    fn note(&mut self, what: std::fmt::Arguments<'_>) {
+        if self.record {
+            use std::fmt::Write;
+            let last = self.transcript.last_mut().expect("a call");
+            let _ = write!(last, "{what}; ");
         }
     }
 
     fn op(&mut self, op: &Op) {
+        if self.record {
+            self.transcript.push(format!("{op:?}: "));
+        }
         if trace() {
             eprintln!("@{} {op:?}", self.now.as_millis());
         }
@@ -473,16 +518,9 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
             }
             Op::Up { interval, timeout } => self.up(*interval, *timeout),
             Op::ShortTransmit(n) => {
-                let len = usize::from(*n);
-                let mut buf = vec![0u8; len];
-                for _ in 0..4 {
-                    let Some(t) = self.s.poll_transmit(&mut buf, self.now) else {
-                        break;
-                    };
-                    assert!(t.len <= len, "wrote {} bytes into {len}", t.len);
-                    self.check_sent(t.kind, &buf[..t.len]);
+                if !self.full_buffers_only {
+                    self.short = Some(usize::from(*n));
                 }
-                self.settle(Cause::Other);
             }
         }
     }
@@ -629,6 +667,7 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
         if trace() {
             eprintln!("  -> {result:?} event {event_ns:?} {request:?} ack {acked:?}");
         }
+        self.note(format_args!("{result:?} {event_ns:?} {acked:?}"));
         if let Some(ns) = event_ns {
             assert!(self.connected.contains(ns), "event for {ns}, not connected");
         }
@@ -783,6 +822,17 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
             self.attachments_due = 0;
             self.leaving.clear();
         }
+        if let Some(len) = self.short.take() {
+            let mut buf = vec![0u8; len];
+            for _ in 0..4 {
+                let Some(t) = self.s.poll_transmit(&mut buf, self.now) else {
+                    break;
+                };
+                assert!(t.len <= len, "wrote {} bytes into {len}", t.len);
+                self.note(format_args!("{:?} {:?}", t.kind, &buf[..t.len]));
+                self.check_sent(t.kind, &buf[..t.len]);
+            }
+        }
         let mut buf = std::mem::take(&mut self.buf);
         let mut frames = 0;
         while let Some(t) = self.s.poll_transmit(&mut buf, self.now) {
@@ -790,6 +840,7 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
             if trace() {
                 eprintln!("  sent {:?}", String::from_utf8_lossy(&buf[..t.len]));
             }
+            self.note(format_args!("{:?} {:?}", t.kind, &buf[..t.len]));
             self.check_sent(t.kind, &buf[..t.len]);
             frames += 1;
             assert!(frames <= 1000, "poll_transmit never ends");
@@ -803,6 +854,12 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
         while let Some(event) = self.s.poll_event() {
             if trace() {
                 eprintln!("  event {event:?}");
+            }
+            if self.record {
+                use std::fmt::Write;
+                if let Some(last) = self.transcript.last_mut() {
+                    let _ = write!(last, "{event:?}; ");
+                }
             }
             n += 1;
             assert!(n <= 64, "poll_event never ends");
@@ -878,6 +935,9 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
         let action = self.s.poll_action(self.now);
         if trace() && action.is_some() {
             eprintln!("  action {action:?}");
+        }
+        if action.is_some() {
+            self.note(format_args!("{action:?}"));
         }
         match action {
             Some(Action::Connect(target)) => {

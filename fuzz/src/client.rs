@@ -145,8 +145,8 @@ pub enum Op {
         /// pingTimeout.
         timeout: u16,
     },
-    /// `poll_transmit` with a buffer of `len` bytes (shorter than a frame
-    /// may be).
+    /// The next drain of `poll_transmit` starts with a buffer of this many
+    /// bytes (shorter than a frame may be), then goes on with the full one.
     ShortTransmit(u8),
 }
 
@@ -728,6 +728,29 @@ pub fn seeds() -> Vec<(&'static str, Input)> {
                     Closed,
                     EndOfTime(0),
                 ]],
+            ),
+        ),
+        (
+            "short-buffers",
+            with(
+                v3,
+                &[
+                    &root_join,
+                    &[
+                        ShortTransmit(0),
+                        ToDeadline, // the v3 ping is due
+                        Template(1),
+                        ShortTransmit(3),
+                        Emit {
+                            ns: 0,
+                            event: 0,
+                            args: 5,
+                            flags: 0,
+                            timeout: 0,
+                        },
+                        ToDeadline,
+                    ],
+                ],
             ),
         ),
         (
