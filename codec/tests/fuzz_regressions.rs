@@ -118,3 +118,68 @@ fn v4_connect_error_with_numeric_data_does_not_decode() {
         Ok(PacketType::ConnectError)
     );
 }
+
+/// `client::Session::poll_transmit` with a buffer too short for the due
+/// heartbeat frame must keep it queued ("a frame that does not fit stays
+/// queued"). In v3 the client's ping `2` was taken and lost instead (only
+/// the v4 pong was put back), so the server was declared lost pingTimeout
+/// later although it would have answered. Found while writing the
+/// `client_session` target's short-buffer operation.
+#[test]
+fn a_short_transmit_buffer_keeps_the_v3_ping() {
+    use oxio_codec::client::{Action, Config, Frame, FrameKind, Session, Transmit, NO_AUTH};
+    use oxio_codec::engineio::Version as EioVersion;
+    use oxio_codec::Instant;
+
+    for version in [EioVersion::V3, EioVersion::V4] {
+        let config = Config {
+            version,
+            ..Config::default()
+        };
+        let mut s: Session<_> = Session::new(config, || 0);
+        let t = Instant::from_millis(0);
+        s.connect("/", NO_AUTH).unwrap();
+        assert!(matches!(s.poll_action(t), Some(Action::Connect(_))));
+        s.transport_opened(t);
+        s.handle_frame(
+            Frame::Text(r#"0{"sid":"e","upgrades":[],"pingInterval":100,"pingTimeout":50}"#),
+            t,
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        while s.poll_transmit(&mut buf, t).is_some() {} // 40 (v4)
+        let t = match version {
+            // v3: the client pings pingInterval after the handshake.
+            EioVersion::V3 => {
+                let t = t + 100;
+                s.handle_timeout(t);
+                t
+            }
+            // v4: the server pings.
+            EioVersion::V4 => {
+                s.handle_frame(Frame::Text("2"), t).unwrap();
+                t
+            }
+        };
+        assert_eq!(s.poll_transmit(&mut [], t), None, "{version:?}");
+        let heartbeat: &[u8] = if version == EioVersion::V3 {
+            b"2"
+        } else {
+            b"3"
+        };
+        assert_eq!(
+            s.poll_transmit(&mut buf, t),
+            Some(Transmit {
+                kind: FrameKind::Text,
+                len: 1
+            }),
+            "{version:?}: the heartbeat was lost"
+        );
+        assert_eq!(&buf[..1], heartbeat);
+        // v3: the answer arrives in time, the server is not lost.
+        s.handle_frame(Frame::Text("3"), t + 10).unwrap();
+        s.handle_timeout(t + 60);
+        assert!(s.is_open(), "{version:?}");
+        assert_eq!(s.poll_event(), None);
+    }
+}

@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod client;
+
 use arbitrary::{Result as ArbResult, Unstructured};
 use oxio_codec::Limits;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};

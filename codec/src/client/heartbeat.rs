@@ -100,6 +100,12 @@ impl Heartbeat {
         })
     }
 
+    /// Puts back the frame [`Heartbeat::take_frame`] gave (it could not be
+    /// sent), so that it is due again.
+    pub(crate) fn restore_frame(&mut self) {
+        self.due = true;
+    }
+
     /// Whether a heartbeat frame waits to be sent.
     pub(crate) fn is_due(&self) -> bool {
         self.due

@@ -447,9 +447,9 @@ impl<
                     len,
                 }),
                 None => {
-                    // Keep it due.
+                    // Keep it due (the v3 ping as well as the v4 pong).
                     if let Link::Open(hb) = &mut self.link {
-                        hb.on_ping();
+                        hb.restore_frame();
                     }
                     None
                 }
