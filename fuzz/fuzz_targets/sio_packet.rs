@@ -9,7 +9,10 @@
 //! respects its limit; the payload validates; `Encoder::packet` of a decoded
 //! packet re-decodes equal and is never longer than the frame; what the
 //! small limits accept the defaults accept, and what v5 accepts v4 accepts;
-//! the readers never panic and agree with `serde_json`.
+//! the readers never panic and agree with `serde_json`; the opt-in lazy
+//! `decode_header` + `Header::validate` gives exactly the packet `decode`
+//! gives, refuses what `decode` refuses, and its header fields borrow the
+//! frame.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -32,6 +35,7 @@ fuzz_target!(|input: &[u8]| {
     };
     let limits = limits_for(selector >> 1);
     let decoder = Decoder::new(version, limits);
+    check_lazy_agrees(frame, &decoder);
     match decoder.decode(frame) {
         Ok(p) => {
             check_packet(frame, &decoder, &p);
@@ -263,6 +267,43 @@ fn readers(p: &Packet<'_>, value: Option<&serde_json::Value>, tree: Option<&Tree
         None => assert!(
             p.packet_type() != PacketType::ConnectError || p.payload().is_none(),
             "a CONNECT_ERROR with a payload has a body"
+        ),
+    }
+}
+
+/// The lazy path is the strict path split in two: whatever `decode` says,
+/// `decode_header` followed by `validate` says too, and an accepted header
+/// already carries the fields the full packet will have.
+fn check_lazy_agrees(frame: &str, decoder: &Decoder) {
+    let strict = decoder.decode(frame);
+    match decoder.decode_header(frame) {
+        Ok(header) => {
+            // An absent namespace is the default "/", not a slice of the frame.
+            let ns = header.namespace();
+            assert!(
+                inside(frame.as_bytes(), ns.as_bytes()) || ns == "/",
+                "lazy namespace {ns:?} neither borrows the frame nor is the default"
+            );
+            let full = header.validate();
+            assert_eq!(
+                full.is_ok(),
+                strict.is_ok(),
+                "decode_header + validate gave {full:?}, decode gave {strict:?}"
+            );
+            if let (Ok(p), Ok(q)) = (&full, &strict) {
+                assert_eq!(p, q, "decode_header + validate differs from decode");
+                assert_eq!(header.packet_type(), p.packet_type());
+                assert_eq!(header.namespace(), p.namespace());
+                assert_eq!(header.ack_id(), p.ack_id());
+                assert_eq!(header.attachment_count(), p.attachment_count());
+                assert_eq!(header.event_name(), p.event_name());
+            }
+        }
+        // Documented: when a frame is wrong in more than one way, the two
+        // paths may name different faults; both must refuse it.
+        Err(e) => assert!(
+            strict.is_err(),
+            "decode_header refused ({e:?}) a frame decode accepts"
         ),
     }
 }
