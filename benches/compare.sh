@@ -13,7 +13,9 @@
 #                      results and report in /tmp/oxio-load-quick (RESULTS.md untouched)
 #   --big              also echo/broadcast at 5 000 clients
 #   --servers "LIST"   subset of: oxio socketioxide node     (default: all three)
-#   --scenarios "LIST" subset of: connect echo broadcast idle (default: all)
+#   --scenarios "LIST" subset of: connect echo broadcast idle cluster-broadcast
+#                      (default: all; cluster-broadcast is skipped with a notice
+#                      when redis-server is missing, unless named here)
 #   --no-build         use the binaries already built
 #   --no-report        only collect the JSON files
 #   --out DIR          where the JSON files go (default benches/results/load)
@@ -23,7 +25,15 @@
 # and LOAD_CPUS (taskset CPU lists, e.g. SERVER_CPUS=0-3 LOAD_CPUS=4-7, to
 # keep the server and the load generator off each other's cores).
 #
-# Needs: cargo, node + npm (the socket.io install: npm ci --prefix benches/peers/node).
+# cluster-broadcast: one redis-server (started on a free port, no persistence,
+# stopped at the end), two nodes of the same server on it (oxio-bench-server
+# --redis, or Node with @socket.io/redis-adapter), the emitter on node A and
+# the receivers alternating over A and B (oxio-load broadcast --url A --url B).
+# oxio and node only (the socketioxide peer has no Redis adapter); server CPU
+# and memory are not sampled (two processes).
+#
+# Needs: cargo, node + npm (the socket.io install: npm ci --prefix benches/peers/node);
+# redis-server for cluster-broadcast (apt-get install -y redis-server).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,7 +41,8 @@ cd "$ROOT"
 
 QUICK=0 BIG=0 BUILD=1 REPORT=1
 SERVERS="oxio socketioxide node"
-SCENARIOS="connect echo broadcast idle"
+SCENARIOS="connect echo broadcast idle cluster-broadcast"
+SCENARIOS_GIVEN=0
 OUT=""
 ARGS_GIVEN="$*"
 while [ $# -gt 0 ]; do
@@ -39,11 +50,11 @@ while [ $# -gt 0 ]; do
         --quick) QUICK=1 ;;
         --big) BIG=1 ;;
         --servers) SERVERS="$2"; shift ;;
-        --scenarios) SCENARIOS="$2"; shift ;;
+        --scenarios) SCENARIOS="$2"; SCENARIOS_GIVEN=1; shift ;;
         --no-build) BUILD=0 ;;
         --no-report) REPORT=0 ;;
         --out) OUT="$2"; shift ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -65,10 +76,11 @@ LOGS="$OUT/logs"
 T_START=$(date +%s)
 
 if [ "$QUICK" = 1 ]; then
-    CONNECT_N="100"; ECHO_N="100"; BCAST_N="100"; IDLE_N="1000"
+    CONNECT_N="100"; ECHO_N="100"; BCAST_N="100"; IDLE_N="1000"; CLUSTER_N="100"
     FLOW=(--duration 3 --warmup 1); HOLD=5
 else
     CONNECT_N="1000 10000"; ECHO_N="100 1000"; BCAST_N="100 1000"; IDLE_N="1000 10000"
+    CLUSTER_N="100 1000"
     FLOW=(--duration 10 --warmup 2); HOLD=30
     if [ "$BIG" = 1 ]; then ECHO_N="$ECHO_N 5000"; BCAST_N="$BCAST_N 5000"; fi
 fi
@@ -101,7 +113,7 @@ HARD=$(ulimit -Hn)
 ulimit -n "$HARD" 2>/dev/null || true
 NOFILE=$(ulimit -n)
 MAXN=0
-for n in $CONNECT_N $ECHO_N $BCAST_N $IDLE_N; do [ "$n" -gt "$MAXN" ] && MAXN=$n; done
+for n in $CONNECT_N $ECHO_N $BCAST_N $IDLE_N $CLUSTER_N; do [ "$n" -gt "$MAXN" ] && MAXN=$n; done
 if [ "$NOFILE" != unlimited ] && [ "$NOFILE" -lt $((MAXN + 200)) ]; then
     echo "compare.sh: ulimit -n is $NOFILE, fewer than $((MAXN + 200)) (raise the hard limit)" >&2
     exit 1
@@ -109,35 +121,80 @@ fi
 
 mkdir -p "$OUT" "$LOGS"
 
+# ---- cluster-broadcast: Redis -----------------------------------------------
+case " $SCENARIOS " in *" cluster-broadcast "*)
+    if ! command -v redis-server >/dev/null; then
+        if [ "$SCENARIOS_GIVEN" = 1 ]; then
+            echo "compare.sh: cluster-broadcast needs redis-server (apt-get install -y redis-server)" >&2
+            exit 1
+        fi
+        printf '\n!! SKIPPING cluster-broadcast: redis-server not found (apt-get install -y redis-server)\n\n' >&2
+        SCENARIOS=$(echo " $SCENARIOS " | sed 's/ cluster-broadcast / /')
+    fi ;;
+esac
+
 # ---- servers ---------------------------------------------------------------
-SERVER_PID=""
-stop_server() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID="" SERVER_PIDS=() REDIS_PID="" REDIS_URL=""
+stop_pid() {
+    local pid=$1
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
     fi
-    SERVER_PID=""
 }
-trap stop_server EXIT
-trap 'stop_server; exit 130' INT TERM
+stop_server() {
+    local pid
+    for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
+    SERVER_PID="" SERVER_PIDS=()
+}
+stop_all() { stop_server; stop_pid "$REDIS_PID"; REDIS_PID=""; }
+trap stop_all EXIT
+trap 'stop_all; exit 130' INT TERM
+
+# start_redis: a throw-away redis-server on a free port (no persistence).
+start_redis() {
+    [ -n "$REDIS_PID" ] && return 0
+    local port logf="$LOGS/redis.log"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
+        || echo $((PORT + 20000)))
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >"$logf" 2>&1 &
+    REDIS_PID=$!
+    for _ in $(seq 100); do
+        if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+            REDIS_URL="redis://127.0.0.1:$port"
+            log "redis-server on port $port (pid $REDIS_PID)"
+            return 0
+        fi
+        kill -0 "$REDIS_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "compare.sh: redis-server did not start (log: $logf)" >&2
+    cat "$logf" >&2
+    exit 1
+}
 
 PIN_SERVER=() PIN_LOAD=()
 [ -n "${SERVER_CPUS:-}" ] && PIN_SERVER=(taskset -c "$SERVER_CPUS")
 [ -n "${LOAD_CPUS:-}" ] && PIN_LOAD=(taskset -c "$LOAD_CPUS")
 
-# start_server NAME PORT LOGFILE: starts it in the background, waits for
-# "listening on".
+# start_server NAME PORT LOGFILE [REDIS_URL]: starts it in the background
+# (with the Redis adapter when REDIS_URL is given), waits for "listening on".
 start_server() {
-    local name=$1 port=$2 logf=$3
+    local name=$1 port=$2 logf=$3 redis=${4:-}
+    local r=()
+    [ -n "$redis" ] && r=(--redis "$redis")
     case "$name" in
-        oxio) "${PIN_SERVER[@]}" "$OXIO_TARGET/release/oxio-bench-server" --port "$port" >"$logf" 2>&1 & ;;
-        socketioxide) "${PIN_SERVER[@]}" "$SIOX_TARGET/release/socketioxide-peer" "$port" >"$logf" 2>&1 & ;;
-        node) "${PIN_SERVER[@]}" node benches/peers/node/server.js "$port" >"$logf" 2>&1 & ;;
+        oxio) "${PIN_SERVER[@]}" "$OXIO_TARGET/release/oxio-bench-server" --port "$port" "${r[@]}" >"$logf" 2>&1 & ;;
+        socketioxide)
+            [ -n "$redis" ] && { echo "compare.sh: the socketioxide peer has no Redis adapter" >&2; exit 2; }
+            "${PIN_SERVER[@]}" "$SIOX_TARGET/release/socketioxide-peer" "$port" >"$logf" 2>&1 & ;;
+        node) "${PIN_SERVER[@]}" node benches/peers/node/server.js "$port" "${r[@]}" >"$logf" 2>&1 & ;;
         *) echo "compare.sh: unknown server $name" >&2; exit 2 ;;
     esac
     SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
     for _ in $(seq 200); do
         grep -q "listening on" "$logf" 2>/dev/null && return 0
         kill -0 "$SERVER_PID" 2>/dev/null || break
@@ -168,8 +225,38 @@ run() {
     sleep 1
 }
 
+# run_cluster NAME N [oxio-load options...]: two nodes on one Redis.
+run_cluster() {
+    local name=$1 n=$2; shift 2
+    local tag="cluster-broadcast-$n-$name"
+    rm -f "$OUT/$tag.json" "$LOGS/$tag".*.log
+    start_redis
+    local pa=$((PORT + 1)) pb=$((PORT + 2))
+    PORT=$pb
+    start_server "$name" "$pa" "$LOGS/$tag.server-a.log" "$REDIS_URL"
+    start_server "$name" "$pb" "$LOGS/$tag.server-b.log" "$REDIS_URL"
+    local extra=()
+    [ "$n" -ge 5000 ] && extra+=(--source-ips 8)
+    log "cluster-broadcast, $n receivers, two $name nodes (ports $pa, $pb; $REDIS_URL)"
+    if ! "${PIN_LOAD[@]}" "$LOAD" broadcast --url "http://127.0.0.1:$pa" --url "http://127.0.0.1:$pb" \
+        -n "$n" --label "$name" --json "$OUT/$tag.json" "${extra[@]}" "$@" 2>&1 | tee "$LOGS/$tag.load.log"; then
+        echo "compare.sh: oxio-load failed for $tag (continuing)" >&2
+    fi
+    stop_server
+    sleep 1
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for scenario in $SCENARIOS; do
+    if [ "$scenario" = cluster-broadcast ]; then
+        for n in $CLUSTER_N; do
+            for name in $SERVERS; do
+                [ "$name" = socketioxide ] && continue
+                run_cluster "$name" "$n" "${FLOW[@]}" "${BCAST_OPTS[@]}"
+            done
+        done
+        continue
+    fi
     case "$scenario" in
         connect) sizes=$CONNECT_N; opts=(--connect-concurrency 1000) ;;
         echo) sizes=$ECHO_N; opts=("${FLOW[@]}" "${ECHO_OPTS[@]}") ;;
@@ -199,7 +286,7 @@ cat >"$OUT/meta.json" <<EOF
   "Machine": $(json_str "$(nproc) cores ($CPU), $MEM RAM, Linux $(uname -r); load average $LOAD_BEFORE before, $LOAD_AFTER after"),
   "Versions": $(json_str "oxio $COMMIT; socketioxide ${SIOX_VER:-?} (axum 0.8); Node $(node --version 2>/dev/null || echo ?) with socket.io ${SIO_VER:-?}; $(rustc --version)"),
   "Command": $(json_str "${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }benches/compare.sh $ARGS_GIVEN  (took ${ELAPSED} s; $(date -u +%Y-%m-%dT%H:%MZ))"),
-  "Method": "one server at a time on 127.0.0.1, started fresh for each run; oxio-load (one process, Tokio, all cores) on the same machine; echo keeps 4 messages in flight per client, broadcast re-sends when the emitter's own copy returns; latencies include the load generator's own scheduling; server CPU from /proc/PID/stat"
+  "Method": "one server at a time on 127.0.0.1, started fresh for each run; oxio-load (one process, Tokio, all cores) on the same machine; echo keeps 4 messages in flight per client, broadcast re-sends when the emitter's own copy returns; cluster-broadcast: two nodes of one server on one redis-server ($(redis-server --version 2>/dev/null | sed -n 's/.*v=\([0-9.]*\).*/\1/p' || echo ?)), emitter on node A, receivers alternating A/B; latencies include the load generator's own scheduling; server CPU from /proc/PID/stat"
 }
 EOF
 

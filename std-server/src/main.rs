@@ -317,12 +317,22 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     let (router, stop_socketio) = mount_socketio(router, &sio, &settings);
 
     let addr = format!("{}:{}", cli.host, cli.port);
-    let listener = tokio::net::TcpListener::bind((cli.host.as_str(), cli.port))
-        .await
-        .map_err(|e| StartError::Bind(addr.clone(), e))?;
+    // A backlog of 1024, not `TcpListener::bind`'s 128: see LISTEN_BACKLOG.
+    let listener = oxio_server::service::bind(
+        (cli.host.as_str(), cli.port),
+        oxio_server::service::LISTEN_BACKLOG,
+    )
+    .await
+    .map_err(|e| StartError::Bind(addr.clone(), e))?;
     let local = listener
         .local_addr()
         .map_err(|e| StartError::Bind(addr, e))?;
+    // No Nagle, as `service::serve` and Node: see the `service` module.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     tracing::info!("oxio demo server listening on http://{local}/ (Ctrl-C to stop)");
 
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();

@@ -183,8 +183,58 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The listen backlog of [`listen`] (and the one to give [`bind`]): how
+/// many connections the kernel completes and queues before the server
+/// accepts them. `TcpListener::bind` uses 128, which overflows when a few
+/// hundred clients connect at once: the kernel drops the extra SYNs and
+/// those clients retry only after 1 s. Node uses 511; the kernel caps the
+/// value at `net.core.somaxconn` (4096 by default since Linux 5.4).
+pub const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds a listening socket on the first address of `addr` that works,
+/// with `SO_REUSEADDR` (restarts do not wait for `TIME_WAIT` sockets) and
+/// the given listen `backlog` (see [`LISTEN_BACKLOG`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use oxio_server::service::{bind, LISTEN_BACKLOG};
+///
+/// let listener = bind("127.0.0.1:0", LISTEN_BACKLOG).await?;
+/// assert_ne!(listener.local_addr()?.port(), 0);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn bind(addr: impl ToSocketAddrs, backlog: u32) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        match bind_one(addr, backlog) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolved to nothing",
+        )
+    }))
+}
+
+fn bind_one(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
 /// Serves `engine` alone on `addr` until Ctrl-C or SIGTERM, then shuts
-/// down gracefully (see [`serve`]).
+/// down gracefully (see [`serve`]). The socket is bound by [`bind`] with
+/// [`LISTEN_BACKLOG`].
 ///
 /// ```no_run
 /// # use oxio_server::{config::EngineConfig, engine::*};
@@ -195,7 +245,7 @@ pub async fn shutdown_signal() {
 /// # }
 /// ```
 pub async fn listen(addr: impl ToSocketAddrs, engine: Engine) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
+    let listener = bind(addr, LISTEN_BACKLOG).await?;
     tracing::info!(addr = ?listener.local_addr().ok(), "listening");
     serve(listener, engine, shutdown_signal()).await;
     Ok(())

@@ -6,16 +6,32 @@
 // (any number of arguments is passed through; oxio-load sends one).
 // Defaults otherwise (pingInterval 25 s, pingTimeout 20 s, maxHttpBufferSize 1e6).
 //
-// Usage: node server.js [PORT]   (or env PORT; default 3000; 0 = any free port)
+// Usage: node server.js [PORT] [--redis URL]
+//   PORT: or env PORT; default 3000; 0 = any free port.
+//   --redis URL: @socket.io/redis-adapter 8.3 on this Redis (node-redis 4.7
+//   clients), so several nodes serve one io.emit (compare.sh's
+//   cluster-broadcast); connects before listening.
 // Prints "listening on <port>" once ready.
 "use strict";
 
 const http = require("http");
 const { Server } = require("socket.io");
 
-const port = Number(process.argv[2] ?? process.env.PORT ?? 3000);
+const args = process.argv.slice(2);
+let redisUrl = null;
+const redisAt = args.indexOf("--redis");
+if (redisAt >= 0) {
+  redisUrl = args[redisAt + 1];
+  if (!redisUrl) {
+    console.error("server.js: --redis needs a URL");
+    process.exit(2);
+  }
+  args.splice(redisAt, 2);
+}
+const port = Number(args[0] ?? process.env.PORT ?? 3000);
 const httpServer = http.createServer();
 const io = new Server(httpServer, { serveClient: false });
+const redisClients = [];
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {
@@ -26,12 +42,32 @@ io.on("connection", (socket) => {
   });
 });
 
-httpServer.listen(port, "127.0.0.1", () => {
-  console.log(`listening on ${httpServer.address().port}`);
+async function start() {
+  if (redisUrl) {
+    const { createClient } = require("redis");
+    const { createAdapter } = require("@socket.io/redis-adapter");
+    const pub = createClient({ url: redisUrl });
+    const sub = pub.duplicate();
+    for (const c of [pub, sub]) {
+      c.on("error", (e) => console.error("redis:", e.message));
+      redisClients.push(c);
+    }
+    await Promise.all([pub.connect(), sub.connect()]);
+    io.adapter(createAdapter(pub, sub));
+  }
+  httpServer.listen(port, "127.0.0.1", () => {
+    console.log(`listening on ${httpServer.address().port}`);
+  });
+}
+
+start().catch((e) => {
+  console.error("server.js:", e);
+  process.exit(1);
 });
 
 const stop = () => {
   io.close();
+  for (const c of redisClients) c.disconnect().catch(() => {});
   process.exit(0);
 };
 process.on("SIGTERM", stop);

@@ -9,10 +9,12 @@
 //! Engine.IO and Socket.IO settings are the library's defaults (pingInterval
 //! 25 s, pingTimeout 20 s, maxPayload 1 MB, as in Node), no CORS, no demo
 //! page: only `/socket.io/`. Listen backlog 511 (Node's). Prints `listening on <port>` once ready and
-//! stops on Ctrl-C or SIGTERM.
+//! stops on Ctrl-C or SIGTERM. With `--redis URL`, broadcasts go through the
+//! Redis adapter (`std-server/REDIS.md`), so several nodes on one Redis serve
+//! one `io.emit` (compare.sh's `cluster-broadcast`).
 //!
 //! ```text
-//! oxio-bench-server [--host 127.0.0.1] [--port 3000]    # port 0: any free port
+//! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379]
 //! ```
 #![forbid(unsafe_code)]
 
@@ -38,6 +40,11 @@ struct Cli {
     /// Tokio worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Share broadcasts with other nodes through this Redis (the Redis
+    /// adapter, wire-compatible with @socket.io/redis-adapter); waits for
+    /// Redis before printing `listening on`.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
 }
 
 /// `echo-response` carrying the event's arguments as they arrived (raw JSON
@@ -94,7 +101,15 @@ async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListene
 }
 
 async fn run(cli: Cli) -> std::io::Result<()> {
-    let sio = SocketIo::builder().build();
+    let mut sio = SocketIo::builder();
+    if let Some(url) = &cli.redis {
+        let adapter = oxio_server::adapter::redis::RedisAdapter::builder(url.as_str())
+            .connect()
+            .await
+            .map_err(|e| std::io::Error::other(format!("Redis adapter ({url}): {e}")))?;
+        sio = sio.with_adapter(adapter);
+    }
+    let sio = sio.build();
     let io = sio.io();
     sio.io().ns("/", move |s: SocketRef| on_connect(&io, &s));
     let engine = Engine::new(EngineConfig::default(), sio.clone());

@@ -46,7 +46,7 @@ fn load(files: &[PathBuf]) -> Result<Table, String> {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
         let r: RunResult =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
-        let key = (r.scenario.clone(), r.clients, r.label.clone());
+        let key = (scenario_key(&r).to_owned(), r.clients, r.label.clone());
         match t.get(&key) {
             Some(old) if old.started_unix > r.started_unix => {}
             _ => {
@@ -55,6 +55,17 @@ fn load(files: &[PathBuf]) -> Result<Table, String> {
         }
     }
     Ok(t)
+}
+
+/// The report's name for a run: a broadcast over two or more servers (one
+/// cluster behind an adapter, compare.sh's `cluster-broadcast`) is a
+/// scenario of its own.
+fn scenario_key(r: &RunResult) -> &str {
+    if r.scenario == "broadcast" && r.urls.len() > 1 {
+        "cluster-broadcast"
+    } else {
+        &r.scenario
+    }
 }
 
 fn labels(t: &Table) -> Vec<String> {
@@ -87,7 +98,8 @@ struct Metric {
     p99: fn(&RunResult) -> Option<f64>,
 }
 
-const METRICS: [Metric; 4] = [
+/// In table order; [`plot`] draws the first two.
+const METRICS: [Metric; 5] = [
     Metric {
         scenario: "echo",
         title: "Echo round trips",
@@ -99,6 +111,14 @@ const METRICS: [Metric; 4] = [
     Metric {
         scenario: "broadcast",
         title: "Broadcast (one emitter, N receivers)",
+        unit: "deliveries/s",
+        higher_better: true,
+        value: |r| r.broadcast.as_ref().map(|b| b.deliveries_per_s),
+        p99: |r| r.broadcast.as_ref().map(|b| b.latency.p99_ms),
+    },
+    Metric {
+        scenario: "cluster-broadcast",
+        title: "Cluster broadcast (two nodes on one Redis; emitter on node A, receivers split over A and B)",
         unit: "deliveries/s",
         higher_better: true,
         value: |r| r.broadcast.as_ref().map(|b| b.deliveries_per_s),
@@ -531,6 +551,68 @@ mod tests {
         let g = goals(&t);
         assert_eq!(g.first().map(|g| g.2.as_str()), Some("**yes**"));
         assert_eq!(g.get(1).map(|g| g.2.as_str()), Some("–"));
+    }
+
+    #[test]
+    fn a_broadcast_over_two_nodes_is_the_cluster_scenario() {
+        use crate::stats::BroadcastResult;
+        let bcast = |label: &str, urls: usize, rate: f64| RunResult {
+            scenario: "broadcast".into(),
+            label: label.into(),
+            clients: 100,
+            urls: (0..urls)
+                .map(|i| format!("http://127.0.0.1:{}", 3000 + i))
+                .collect(),
+            broadcast: Some(BroadcastResult {
+                deliveries_per_s: rate,
+                latency: Latency {
+                    p99_ms: 7.0,
+                    ..Latency::default()
+                },
+                ..BroadcastResult::default()
+            }),
+            ..RunResult::default()
+        };
+        let dir = std::env::temp_dir().join(format!("oxio-load-cluster-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut files = Vec::new();
+        for (i, r) in [
+            bcast("oxio", 1, 90_000.0),
+            bcast("oxio", 2, 60_000.0),
+            bcast("node", 2, 20_000.0),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let f = dir.join(format!("{i}.json"));
+            std::fs::write(&f, serde_json::to_string(r).unwrap()).unwrap();
+            files.push(f);
+        }
+        let t = load(&files).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            t.keys()
+                .map(|k| (k.0.as_str(), k.2.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("broadcast", "oxio"),
+                ("cluster-broadcast", "node"),
+                ("cluster-broadcast", "oxio")
+            ]
+        );
+        let md = markdown(&t, &serde_json::Map::new(), "results");
+        let cluster = md.split("### Cluster broadcast").nth(1).unwrap();
+        assert!(
+            cluster.contains("| 100 | 60000 | 20000 | 3.00× | 7.00 | 7.00 |  |"),
+            "{md}"
+        );
+        // The single-node table has only the single-node run.
+        let single = md.split("### Broadcast").nth(1).unwrap();
+        let single = single.split("###").next().unwrap();
+        assert!(
+            single.contains("| 100 | 90000 | – | – | 7.00 | – |  |"),
+            "{md}"
+        );
     }
 
     #[test]
