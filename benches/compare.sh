@@ -100,9 +100,12 @@ if [ "$BUILD" = 1 ]; then
             --manifest-path benches/peers/socketioxide/Cargo.toml ;;
     esac
     case " $SERVERS " in *" node "*)
-        if [ ! -d benches/peers/node/node_modules/socket.io ]; then
-            log "installing socket.io (npm ci --prefix benches/peers/node)"
+        # Again whenever the lockfile changed since the last install.
+        stamp=benches/peers/node/node_modules/.oxio-lock-stamp
+        if ! cmp -s benches/peers/node/package-lock.json "$stamp"; then
+            log "installing the Node peer's packages (npm ci --prefix benches/peers/node)"
             npm ci --prefix benches/peers/node --no-audit --no-fund
+            cp benches/peers/node/package-lock.json "$stamp"
         fi ;;
     esac
 fi
