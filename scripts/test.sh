@@ -197,10 +197,10 @@ install_npm_packages() {
     local dir
     local dirs=(
         codec/tests/interop
-        std-server/tests/js
-        std-server/tests/redis_js
-        std-server/tests/browser
-        std-server/web
+        std-server/testkit/js
+        std-server/redis-adapter/tests/redis_js
+        std-server/demo/tests/browser
+        std-server/demo/web
         embedded-example/client/tests/js
     )
     for dir in "${dirs[@]}"; do
@@ -212,7 +212,7 @@ install_npm_packages() {
 # PyPI packages for the python-socketio interop tests, in a venv outside the
 # clone (again when requirements.txt changes).
 install_python_packages() {
-    local venv="${OXIO_PY_VENV:-$HOME/.cache/oxio/py-venv}" req=std-server/tests/py/requirements.txt
+    local venv="${OXIO_PY_VENV:-$HOME/.cache/oxio/py-venv}" req=std-server/testkit/py/requirements.txt
     command -v python3 >/dev/null 2>&1 || die "python3 not found: install Python 3"
     if [ -f "$venv/.oxio-req-stamp" ] && cmp -s "$req" "$venv/.oxio-req-stamp"; then
         echo "python packages: $venv"
@@ -367,16 +367,25 @@ step check "cargo fmt (firmware crates)" \
         cargo fmt --manifest-path embedded-example/esp32c3/Cargo.toml -- --check'
 # oxio-client's `tls` feature (wss://) is on for the workspace's clippy and
 # tests, so the TLS code is linted and tested with everything else.
-step check "cargo clippy (workspace, all targets, oxio-client/tls)" \
-    cargo clippy --workspace --all-targets --features oxio-client/tls -- -D warnings
+# The workspace's [lints] (no unwrap/expect/panic/indexing) hold for library
+# and binary code; test code (unit tests, integration tests, examples,
+# benches) is linted with everything else but may unwrap.
+TEST_CODE_ALLOW=(-A clippy::unwrap_used -A clippy::expect_used -A clippy::panic
+    -A clippy::unreachable -A clippy::todo -A clippy::unimplemented -A clippy::indexing_slicing)
+step check "cargo clippy (workspace, library and binary code, oxio-client/tls)" \
+    cargo clippy --workspace --lib --bins --features oxio-client/tls -- -D warnings
+step check "cargo clippy (workspace, test code, oxio-client/tls)" \
+    cargo clippy --workspace --tests --examples --benches --features oxio-client/tls -- -D warnings "${TEST_CODE_ALLOW[@]}"
 step check "cargo clippy (oxio-codec, no default features)" \
-    cargo clippy -p oxio-codec --all-targets --no-default-features -- -D warnings
+    sh -c 'cargo clippy -p oxio-codec --lib --no-default-features -- -D warnings &&
+        cargo clippy -p oxio-codec --tests --no-default-features -- -D warnings "$@"' sh "${TEST_CODE_ALLOW[@]}"
 step cargo-test "cargo test (workspace)" \
     with_timeout "$TEST_TIMEOUT_SECS" cargo test --workspace --features oxio-client/tls --no-fail-fast
 step cargo-test "cargo test (oxio-codec, no default features)" \
     with_timeout "$TEST_TIMEOUT_SECS" cargo test -p oxio-codec --no-default-features --no-fail-fast
-step check "cargo doc (oxio-codec, oxio-server, warnings denied)" \
-    env RUSTDOCFLAGS="-D warnings" cargo doc -p oxio-codec -p oxio-server --no-deps
+step check "cargo doc (library crates, warnings denied)" \
+    env RUSTDOCFLAGS="-D warnings" cargo doc -p oxio-codec -p oxio-engine -p oxio-adapter \
+    -p oxio-server -p oxio-redis-adapter --no-deps
 
 if [ "$QUICK" -eq 0 ]; then
     step check "no_std build: thumbv6m-none-eabi" \

@@ -103,7 +103,7 @@ async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListene
 async fn run(cli: Cli) -> std::io::Result<()> {
     let mut sio = SocketIo::builder();
     if let Some(url) = &cli.redis {
-        let adapter = oxio_server::adapter::redis::RedisAdapter::builder(url.as_str())
+        let adapter = oxio_redis_adapter::RedisAdapter::builder(url.as_str())
             .connect()
             .await
             .map_err(|e| std::io::Error::other(format!("Redis adapter ({url}): {e}")))?;

@@ -1,0 +1,391 @@
+//! `oxio-server`: the oxio demo server (`cargo run --release`).
+//!
+//! Parses the command line (with environment fallbacks), sets up logging,
+//! builds the demo application ([`demo::build`]: the page, the REST API and
+//! the Socket.IO namespaces), mounts Socket.IO in front of it
+//! ([`mount_socketio`]) and serves until Ctrl-C or SIGTERM, then closes
+//! every session with `server shutting down` and exits.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use core::fmt;
+use oxio_demo as demo;
+use oxio_demo::{ClientScript, DemoConfig, JwtKeys};
+use oxio_server::config::{Cors, CorsOrigins, EngineConfig};
+use oxio_server::engine::Engine;
+use oxio_server::socketio::SocketIo;
+use std::future::IntoFuture;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+/// Secrets shorter than this get a warning (HS256 wants 256 bits).
+const MIN_SECRET_BYTES: usize = 32;
+
+/// The oxio demo server: a chat page, a REST API with JWT login, and
+/// Socket.IO on /socket.io/.
+#[derive(Debug, Parser)]
+#[command(name = "oxio-server", version)]
+#[command(
+    long_about = "The oxio demo server: a chat page at /, a REST API (/health, /api/data, \
+/api/login, /api/update, /api/profile, /api/devices), and Socket.IO on /socket.io/ \
+with the namespaces / (chat, rooms, devices) and /admin (JWT in auth.token).\n\n\
+Every option can also be set through the environment variable shown with it; \
+the command line wins. The page needs the Socket.IO browser client: \
+npm ci --prefix std-server/demo/web"
+)]
+struct Cli {
+    /// Address (or host name) to listen on.
+    #[arg(long, env = "OXIO_HOST", default_value = "127.0.0.1")]
+    host: String,
+
+    /// TCP port to listen on (0: any free port, printed at startup).
+    #[arg(long, env = "OXIO_PORT", default_value_t = 3000)]
+    port: u16,
+
+    /// Engine.IO pingInterval: how often the server pings each client.
+    #[arg(long, env = "OXIO_PING_INTERVAL", value_name = "MS", default_value_t = 25_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    ping_interval: u64,
+
+    /// Engine.IO pingTimeout: how long a pong may take before the session
+    /// is closed with "ping timeout".
+    #[arg(long, env = "OXIO_PING_TIMEOUT", value_name = "MS", default_value_t = 20_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    ping_timeout: u64,
+
+    /// Socket.IO connectTimeout: how long a client may stay, after the
+    /// Engine.IO handshake, without joining a namespace before its session
+    /// is closed.
+    #[arg(long, env = "OXIO_CONNECT_TIMEOUT", value_name = "MS", default_value_t = 45_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    connect_timeout: u64,
+
+    /// Engine.IO maxPayload: the largest message or polling request body
+    /// accepted from a client.
+    #[arg(long, env = "OXIO_MAX_PAYLOAD", value_name = "BYTES", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..=(u32::MAX as u64)))]
+    max_payload: u64,
+
+    /// Origins allowed to reach Socket.IO from other sites (CORS), comma
+    /// separated or repeated; "*" allows any. Default: same origin only.
+    #[arg(
+        long = "cors-origin",
+        env = "OXIO_CORS_ORIGIN",
+        value_name = "ORIGIN",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+
+    /// Also accept Engine.IO v3 (Socket.IO v2/v3-era) clients.
+    #[arg(long, env = "OXIO_ALLOW_EIO3")]
+    allow_eio3: bool,
+
+    /// The HS256 secret that signs login tokens. Default: a random secret
+    /// per process (tokens stop working on restart; a warning is logged).
+    #[arg(
+        long,
+        env = "JWT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    jwt_secret: Option<String>,
+
+    /// Folder holding socket.io.min.js. Default: the npm install in
+    /// std-server/demo/web of the source tree this binary was built from, then
+    /// ./std-server/demo/web/... and ./web/... under the current folder.
+    #[arg(long, env = "OXIO_CLIENT_DIR", value_name = "DIR")]
+    client_dir: Option<PathBuf>,
+
+    /// Share broadcasts, rooms and acks with other nodes (oxio or Node
+    /// socket.io with @socket.io/redis-adapter) through Redis at this URL,
+    /// e.g. redis://127.0.0.1:6379. Default: this process only.
+    #[arg(long = "redis", env = "REDIS_URL", value_name = "URL")]
+    redis: Option<String>,
+
+    /// The Redis channel prefix (Node's `key` option).
+    #[arg(
+        long,
+        env = "OXIO_REDIS_KEY",
+        value_name = "PREFIX",
+        default_value = "socket.io"
+    )]
+    redis_key: String,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or
+    /// per-module directives such as "info,oxio_server=debug".
+    #[arg(long, env = "RUST_LOG", value_name = "FILTER", default_value = "info")]
+    log: String,
+
+    /// On Ctrl-C/SIGTERM, how long to wait for open connections to finish
+    /// after the sessions are closed, before exiting anyway.
+    #[arg(
+        long,
+        env = "OXIO_SHUTDOWN_TIMEOUT",
+        value_name = "SECS",
+        default_value_t = 10
+    )]
+    shutdown_timeout: u64,
+}
+
+/// The Engine.IO options from the command line, for the engine layer.
+#[derive(Debug, Clone)]
+struct EngineSettings {
+    ping_interval: Duration,
+    ping_timeout: Duration,
+    max_payload: usize,
+    cors_origins: Vec<String>,
+    allow_eio3: bool,
+}
+
+impl EngineSettings {
+    fn from_cli(cli: &Cli) -> Self {
+        EngineSettings {
+            ping_interval: Duration::from_millis(cli.ping_interval),
+            ping_timeout: Duration::from_millis(cli.ping_timeout),
+            max_payload: usize::try_from(cli.max_payload).unwrap_or(usize::MAX),
+            cors_origins: cli.cors_origins.clone(),
+            allow_eio3: cli.allow_eio3,
+        }
+    }
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug)]
+enum StartError {
+    /// `--log` / `RUST_LOG` does not parse.
+    LogFilter(String),
+    /// The JWT secret is unusable.
+    Jwt(demo::auth::AuthError),
+    /// The Redis URL is unusable.
+    Redis(oxio_redis_adapter::RedisAdapterError),
+    /// The address could not be bound.
+    Bind(String, std::io::Error),
+    /// Serving failed.
+    Serve(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::LogFilter(e) => write!(f, "invalid log filter: {e}"),
+            StartError::Jwt(e) => write!(f, "JWT setup failed: {e}"),
+            StartError::Redis(e) => write!(f, "Redis adapter: {e}"),
+            StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+            StartError::Serve(e) => write!(f, "server error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Stops Socket.IO: closes every session with `server shutting down`.
+type StopSocketIo = Box<dyn FnOnce() + Send>;
+
+/// Mounts Socket.IO (`/socket.io/`) in front of `router` and returns the
+/// combined router and what stops Socket.IO at shutdown.
+///
+/// Mounts Socket.IO at `/socket.io/` on `router`: an Engine.IO engine with
+/// the command line's settings, driving `sio`. Returns the router and what
+/// to call on shutdown (every session closed with "server shutting down").
+fn mount_socketio(
+    router: axum::Router,
+    sio: &SocketIo,
+    settings: &EngineSettings,
+) -> (axum::Router, StopSocketIo) {
+    let cors = match settings.cors_origins.as_slice() {
+        [] => None,
+        origins if origins.iter().any(|o| o == "*") => Some(Cors {
+            origins: CorsOrigins::Any,
+            credentials: false,
+        }),
+        origins => Some(Cors {
+            origins: CorsOrigins::List(origins.to_vec()),
+            credentials: true,
+        }),
+    };
+    let config = EngineConfig {
+        ping_interval: settings.ping_interval,
+        ping_timeout: settings.ping_timeout,
+        max_payload: settings.max_payload,
+        cors,
+        allow_eio3: settings.allow_eio3,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(config, sio.clone());
+    let router = router.layer(engine.layer());
+    let io = sio.io();
+    (
+        router,
+        Box::new(move || {
+            engine.shutdown();
+            io.close();
+        }),
+    )
+}
+
+/// Resolves when Ctrl-C or (on Unix) SIGTERM arrives.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+fn jwt_keys(secret: Option<&str>) -> Result<JwtKeys, StartError> {
+    match secret {
+        Some(secret) => {
+            let keys = JwtKeys::from_secret(secret.as_bytes()).map_err(StartError::Jwt)?;
+            if secret.len() < MIN_SECRET_BYTES {
+                tracing::warn!(
+                    "the JWT secret is shorter than {MIN_SECRET_BYTES} bytes: use a longer one outside demos"
+                );
+            }
+            Ok(keys)
+        }
+        None => {
+            tracing::warn!(
+                "no --jwt-secret / JWT_SECRET given: using a random secret, so tokens stop working when this process exits"
+            );
+            JwtKeys::random().map_err(StartError::Jwt)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), StartError> {
+    let settings = EngineSettings::from_cli(&cli);
+    let mut config = DemoConfig::new(jwt_keys(cli.jwt_secret.as_deref())?);
+    config.socketio.connect_timeout = Duration::from_millis(cli.connect_timeout);
+    if let Some(dir) = &cli.client_dir {
+        config.client_script = ClientScript::in_dir(dir);
+    }
+    match config.client_script.find(demo::assets::CLIENT_FILE) {
+        Some(path) => tracing::debug!(path = %path.display(), "Socket.IO browser client found"),
+        None => tracing::warn!(
+            "socket.io.min.js not found (looked in {:?}): the page cannot connect; install it with: {}",
+            config.client_script.dirs(),
+            demo::assets::NPM_INSTALL
+        ),
+    }
+    if let Some(url) = &cli.redis {
+        let factory = oxio_redis_adapter::RedisAdapter::builder(url.as_str())
+            .key(cli.redis_key.as_str())
+            .build()
+            .map_err(StartError::Redis)?;
+        // Serve local clients at once; Redis may come up later.
+        if factory.ready(Duration::from_secs(3)).await {
+            tracing::info!(node = factory.uid(), "Redis adapter connected");
+        } else {
+            tracing::warn!(
+                "Redis not reachable yet: serving local clients, retrying in the background"
+            );
+        }
+        config.adapter = Some(demo::DemoAdapter(std::sync::Arc::new(factory)));
+    }
+
+    let (router, sio) = demo::build(config);
+    let (router, stop_socketio) = mount_socketio(router, &sio, &settings);
+
+    let addr = format!("{}:{}", cli.host, cli.port);
+    // A backlog of 1024, not `TcpListener::bind`'s 128: see LISTEN_BACKLOG.
+    let listener = oxio_server::service::bind(
+        (cli.host.as_str(), cli.port),
+        oxio_server::service::LISTEN_BACKLOG,
+    )
+    .await
+    .map_err(|e| StartError::Bind(addr.clone(), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(addr, e))?;
+    // No Nagle, as `service::serve` and Node: see the `service` module.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
+    tracing::info!("oxio demo server listening on http://{local}/ (Ctrl-C to stop)");
+
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let graceful = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: closing sessions (server shutting down)");
+        stop_socketio();
+        let _ = stopping_tx.send(());
+    };
+    let server = axum::serve(listener, router).with_graceful_shutdown(graceful);
+    let grace = Duration::from_secs(cli.shutdown_timeout);
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server.into_future() => result.map_err(StartError::Serve)?,
+        () = deadline => tracing::warn!(
+            "connections still open {} s after shutdown began: exiting anyway",
+            grace.as_secs()
+        ),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = match EnvFilter::try_new(&cli.log) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("oxio-server: {}", StartError::LogFilter(e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    // Colours only on a terminal, and never with NO_COLOR set.
+    let ansi = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the Tokio runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The demo page in a real browser: the `oxio-server` binary on 127.0.0.1,
+//! and headless Debian Chromium driven by npm `playwright-core`
+//! (`tests/browser/chat.js`) with two pages of `/`. Page A chats through
+//! the form and page B shows it; a REST `POST /api/update` (Bearer token
+//! from `POST /api/login`) reaches both pages; page B logs in through its
+//! own form, joins `/admin`, and its update form reaches both pages.
+//!
+//! Needs `apt-get install -y chromium` (or `$OXIO_CHROMIUM`),
+//! `npm ci --prefix std-server/demo/tests/browser` and
+//! `npm ci --prefix std-server/demo/web`. Without them the test prints a notice
+//! and passes, unless `CI` or `OXIO_REQUIRE_NODE=1` is set: then it fails.
+
+mod demo_support;
+
+use demo_support::{crate_dir, missing, Bounded, DemoServer, TempDir};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const WHAT: &str = "the demo browser test (tests/demo_browser.rs)";
+const INSTALL: &str = "apt-get install -y chromium nodejs npm && npm ci --prefix std-server/demo/tests/browser && npm ci --prefix std-server/demo/web";
+
+fn chromium() -> PathBuf {
+    std::env::var_os("OXIO_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// Whether everything the test drives is installed (else skip or fail).
+fn ready() -> bool {
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !node {
+        return missing(WHAT, "node, which is not installed", INSTALL);
+    }
+    if !chromium().is_file() {
+        return missing(
+            WHAT,
+            &format!("Chromium, missing at {}", chromium().display()),
+            INSTALL,
+        );
+    }
+    let browser = crate_dir().join("tests/browser/node_modules/playwright-core");
+    if !browser.is_dir() {
+        return missing(
+            WHAT,
+            "npm package playwright-core, missing from std-server/demo/tests/browser/node_modules",
+            INSTALL,
+        );
+    }
+    let client = crate_dir().join("web/node_modules/socket.io-client/dist/socket.io.min.js");
+    if !client.is_file() {
+        return missing(
+            WHAT,
+            "the page's Socket.IO client, missing from std-server/demo/web/node_modules",
+            INSTALL,
+        );
+    }
+    true
+}
+
+fn unique(tag: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{tag}-{}-{nanos}", std::process::id())
+}
+
+fn li(class: &str, text: &str) -> Value {
+    json!({ "class": class, "text": text })
+}
+
+#[test]
+fn two_pages_chat_and_see_rest_updates() {
+    if !ready() {
+        return;
+    }
+    let server = DemoServer::start(&[]);
+    let mut shots = TempDir::new("oxio-demo-browser");
+    let chat = format!("hello from A ({})", unique("chat"));
+    let rest_marker = unique("rest");
+    let form_marker = unique("form");
+
+    let mut cmd = Command::new("node");
+    cmd.arg(crate_dir().join("tests/browser/chat.js"))
+        .arg(&server.url)
+        .arg(&chat)
+        .arg(&rest_marker)
+        .arg(&form_marker)
+        .arg(&shots.path)
+        .env("OXIO_CHROMIUM", chromium());
+    let out = Bounded::run(cmd, Duration::from_secs(45));
+    let shot_dir = shots.path.clone();
+    let context = || {
+        format!(
+            "node exit {:?} after {:?} (timed out: {}); screenshots in {}\n--- stdout\n{}\n--- stderr\n{}\n--- server\n{}",
+            out.code,
+            out.took,
+            out.timed_out,
+            shot_dir.display(),
+            out.stdout,
+            out.stderr,
+            server.log_text()
+        )
+    };
+    let Some(line) = out.stdout.lines().rev().find(|l| l.starts_with('{')) else {
+        shots.keep();
+        panic!("chat.js printed no JSON result\n{}", context());
+    };
+    let r: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => {
+            shots.keep();
+            panic!("chat.js result is not JSON ({e})\n{}", context());
+        }
+    };
+    if out.code != Some(0) || r["ok"] != true {
+        shots.keep();
+        panic!(
+            "the browser run failed at step {}: {}\n{}",
+            r["step"],
+            r["error"],
+            context()
+        );
+    }
+
+    // Both pages connected, with distinct 20-character Socket.IO ids.
+    assert_eq!(r["status"], json!({"a": "connected", "b": "connected"}));
+    let id_a = r["ids"]["a"].as_str().unwrap();
+    let id_b = r["ids"]["b"].as_str().unwrap();
+    assert_eq!((id_a.len(), id_b.len()), (20, 20), "{}", r["ids"]);
+    assert_ne!(id_a, id_b);
+    assert_eq!(
+        r["welcome"],
+        json!({"a": "Welcome to oxio", "b": "Welcome to oxio"})
+    );
+    // The form was sent (and cleared).
+    assert_eq!(r["chat_input_after"], "");
+    // REST: login, then the update is accepted.
+    assert_eq!(r["rest"]["login_status"], 200);
+    assert_eq!(
+        r["rest"]["update"],
+        json!({"status": 200, "body": {"message": "Data updated successfully"}})
+    );
+    // The page's own login form: token stored, /admin joined with it.
+    assert_eq!(r["login_status"], "logged in as carol");
+    assert_eq!(r["admin_status"], "admin: carol");
+    assert_eq!(r["error_text"], json!({"a": "", "b": ""}));
+    // Exactly these entries, in this order, on each page.
+    let rest_update = format!(r#"dataUpdated {{"marker":"{rest_marker}"}}"#);
+    let form_update = format!(r#"dataUpdated {{"text":"{form_marker}"}}"#);
+    assert_eq!(
+        r["messages"]["a"],
+        json!([
+            li("mine", &format!("me: {chat}")),
+            li("update", &rest_update),
+            li("update", &form_update),
+        ])
+    );
+    assert_eq!(
+        r["messages"]["b"],
+        json!([
+            li("chat", &format!("{id_a}: {chat}")),
+            li("update", &rest_update),
+            li("update", &form_update),
+        ])
+    );
+    assert_eq!(r["page_errors"], json!([]), "uncaught errors in the page");
+    assert_eq!(r["console_errors"], json!([]), "errors in the console");
+    assert_eq!(r["http_errors"], json!([]), "failed page requests");
+    assert!(
+        out.took < Duration::from_secs(30),
+        "the browser run took {:?}",
+        out.took
+    );
+}

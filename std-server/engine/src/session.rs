@@ -1,0 +1,287 @@
+//! The Tokio side of a session: the sans-IO [`SessionState`] behind a
+//! mutex, the held poll, the heartbeat timer task, and the ordered delivery
+//! of events to the handler.
+//!
+//! Locking: one `std::sync::Mutex` per session, never held across an
+//! `.await` nor while the handler runs. Handler calls for one session are
+//! serialized by a `dispatching` flag: whoever finds events queued and the
+//! flag clear delivers them all, in order; a handler that calls back into
+//! the session (`send`, `close`) only queues.
+
+use crate::sync::LockExt;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use oxio_codec::engineio::Version;
+use oxio_codec::Instant;
+use tokio::sync::{oneshot, Notify};
+
+use crate::contract::{
+    CloseReason, EngineHandler, HandshakeInfo, Message, SendError, Session, SessionHandle,
+};
+use crate::session_state::{Event, OutPacket, SessionState};
+use crate::Sid;
+
+/// Where the driver reports a finished session: the layer that keeps the
+/// sessions (the router) implements it. Defined here, below the router, so
+/// the driver never names the router's type.
+pub(crate) trait SessionRegistry: Send + Sync + 'static {
+    /// `sid` is finished: forget it.
+    fn session_finished(&self, sid: &Sid);
+}
+
+/// The engine's clock: milliseconds since the engine was created.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    epoch: tokio::time::Instant,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Self {
+        Clock {
+            epoch: tokio::time::Instant::now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        let ms = self.epoch.elapsed().as_millis();
+        Instant::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    pub(crate) fn to_tokio(self, at: Instant) -> tokio::time::Instant {
+        let at = std::time::Duration::from_millis(at.as_millis());
+        self.epoch.checked_add(at).unwrap_or_else(|| {
+            // The far future: a deadline that never comes in practice.
+            self.epoch + std::time::Duration::from_secs(86_400 * 365)
+        })
+    }
+}
+
+/// Everything behind the session's mutex.
+pub(crate) struct Inner {
+    /// The protocol logic.
+    pub(crate) state: SessionState,
+    /// Where the held GET waits for its answer.
+    pub(crate) poll_waiter: Option<oneshot::Sender<Vec<OutPacket>>>,
+    /// Someone is delivering events to the handler.
+    dispatching: bool,
+    /// The deadline the timer task last saw.
+    deadline: Option<Instant>,
+    /// Already removed from the engine's map.
+    removed: bool,
+}
+
+/// One session, shared by its requests, its WebSocket task and its timer.
+pub(crate) struct SessionShared {
+    sid: Sid,
+    version: Version,
+    info: HandshakeInfo,
+    /// v3: the client asked for base64 instead of binary (`b64=1`).
+    pub(crate) b64: bool,
+    inner: Mutex<Inner>,
+    /// Wakes the WebSocket writer (there is at most one WebSocket).
+    pub(crate) ws_wake: Notify,
+    /// Wakes the timer task when the deadline changes.
+    timer_wake: Notify,
+    handler: Arc<dyn EngineHandler>,
+    registry: Weak<dyn SessionRegistry>,
+    pub(crate) clock: Clock,
+    me: Weak<SessionShared>,
+}
+
+/// Clears the dispatching flag even if the handler panics.
+struct DispatchGuard<'a>(&'a SessionShared);
+
+impl Drop for DispatchGuard<'_> {
+    fn drop(&mut self) {
+        self.0.lock().dispatching = false;
+    }
+}
+
+impl SessionShared {
+    /// A new session; call [`start`](Self::start) next.
+    pub(crate) fn new(
+        sid: Sid,
+        info: HandshakeInfo,
+        b64: bool,
+        state: SessionState,
+        handler: Arc<dyn EngineHandler>,
+        registry: Weak<dyn SessionRegistry>,
+        clock: Clock,
+    ) -> Arc<Self> {
+        let version = state.version();
+        Arc::new_cyclic(|me| SessionShared {
+            sid,
+            version,
+            info,
+            b64,
+            inner: Mutex::new(Inner {
+                deadline: state.poll_timeout(),
+                state,
+                poll_waiter: None,
+                // Held until `on_open` has run, so nothing overtakes it.
+                dispatching: true,
+                removed: false,
+            }),
+            ws_wake: Notify::new(),
+            timer_wake: Notify::new(),
+            handler,
+            registry,
+            clock,
+            me: me.clone(),
+        })
+    }
+
+    /// Tells the handler the session is open, delivers whatever queued
+    /// meanwhile, and starts the timer task.
+    pub(crate) fn start(self: &Arc<Self>) {
+        let session: Session = self.clone();
+        {
+            let _guard = DispatchGuard(self);
+            self.handler.on_open(session);
+        }
+        self.dispatch();
+        tokio::spawn(run_timer(self.clone()));
+    }
+
+    /// The session id.
+    pub(crate) fn id(&self) -> &Sid {
+        &self.sid
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.locked()
+    }
+
+    /// Runs `f` on the state, then releases a held poll whose answer is
+    /// due, wakes the WebSocket writer and the timer as needed, delivers
+    /// queued events, and forgets the session once it is finished.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner, Instant) -> R) -> R {
+        let now = self.clock.now();
+        let (r, has_events, finished) = {
+            let mut inner = self.lock();
+            let before = inner.state.ws_signal();
+            let r = f(&mut inner, now);
+            self.after_change(&mut inner, now);
+            if before.wakes(inner.state.ws_signal()) {
+                self.ws_wake.notify_one();
+            }
+            let has_events = inner.state.has_events() && !inner.dispatching;
+            let finished = inner.state.is_finished() && !inner.removed;
+            if finished {
+                inner.removed = true;
+            }
+            (r, has_events, finished)
+        };
+        if has_events {
+            self.dispatch();
+        }
+        if finished {
+            if let Some(registry) = self.registry.upgrade() {
+                registry.session_finished(&self.sid);
+            }
+        }
+        r
+    }
+
+    fn after_change(&self, inner: &mut Inner, now: Instant) {
+        if inner.poll_waiter.is_some() {
+            if let Some(packets) = inner.state.take_poll_response() {
+                if let Some(waiter) = inner.poll_waiter.take() {
+                    if waiter.send(packets).is_err() {
+                        // The GET went away as its answer was ready.
+                        inner.state.transport_error(now);
+                        if let Some(p) = inner.state.take_poll_response() {
+                            drop(p);
+                        }
+                    }
+                }
+            }
+        }
+        let deadline = inner.state.poll_timeout();
+        if deadline != inner.deadline || inner.state.is_finished() {
+            inner.deadline = deadline;
+            self.timer_wake.notify_one();
+        }
+    }
+
+    /// Delivers queued events unless someone else already is.
+    fn dispatch(&self) {
+        let Some(me) = self.me.upgrade() else { return };
+        {
+            let mut inner = self.lock();
+            if inner.dispatching {
+                return;
+            }
+            inner.dispatching = true;
+        }
+        let _guard = DispatchGuard(self);
+        let session: Session = me;
+        loop {
+            let event = {
+                let mut inner = self.lock();
+                match inner.state.poll_event() {
+                    Some(e) => e,
+                    None => break,
+                }
+            };
+            match event {
+                Event::Message(msg) => self.handler.on_message(&session, msg),
+                Event::Closed(reason) => {
+                    tracing::debug!(sid = %self.sid, %reason, "session closed");
+                    self.handler.on_close(&session, reason);
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps until the session's next deadline, fires it, repeats until the
+/// session is finished.
+async fn run_timer(session: Arc<SessionShared>) {
+    loop {
+        let (deadline, finished) = {
+            let inner = session.lock();
+            (inner.state.poll_timeout(), inner.state.is_finished())
+        };
+        if finished {
+            break;
+        }
+        match deadline {
+            Some(at) => {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(session.clock.to_tokio(at)) => {
+                        session.with(|inner, now| inner.state.handle_timeout(now));
+                    }
+                    _ = session.timer_wake.notified() => {}
+                }
+            }
+            None => session.timer_wake.notified().await,
+        }
+    }
+}
+
+impl SessionHandle for SessionShared {
+    fn sid(&self) -> &str {
+        self.sid.as_str()
+    }
+
+    fn protocol(&self) -> Version {
+        self.version
+    }
+
+    fn info(&self) -> &HandshakeInfo {
+        &self.info
+    }
+
+    fn send_many(&self, msgs: &[Message]) -> Result<(), SendError> {
+        self.with(|inner, _| inner.state.send_many(msgs))
+    }
+
+    fn close(&self, reason: CloseReason) {
+        self.with(|inner, now| inner.state.close(reason, now));
+    }
+
+    fn is_open(&self) -> bool {
+        self.lock().state.is_open()
+    }
+}

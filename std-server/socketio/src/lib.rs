@@ -1,0 +1,78 @@
+//! # oxio-server
+//!
+//! A Tokio Socket.IO server on top of [`oxio_codec`]: the crate an
+//! application depends on. Hello world, on an axum app:
+//!
+//! ```no_run
+//! use oxio_server::socketio::{Data, SocketIo, SocketRef};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let (layer, io) = SocketIo::new_layer();
+//! io.ns("/", |socket: SocketRef| {
+//!     socket.on("message", |s: SocketRef, Data(msg): Data<String>| {
+//!         let _ = s.emit("message-back", &(msg,));
+//!     });
+//! });
+//! let app = axum::Router::new().layer(layer);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! The server is built in layers, one crate each, dependencies pointing
+//! down:
+//!
+//! | crate | what | re-exported here as |
+//! |---|---|---|
+//! | `oxio-codec` | packets, no_std, sans-IO | [`oxio_codec`] (a dependency) |
+//! | `oxio-engine` | Engine.IO: sessions, transports, the tower layer | [`engine`], [`config`], [`service`], [`transport`] |
+//! | `oxio-adapter` | the adapter contract and the in-memory adapter | [`adapter`] |
+//! | `oxio-server` (this one) | Socket.IO: namespaces, middleware, sockets, events, acks, rooms, broadcasts | [`socketio`] |
+//! | `oxio-redis-adapter` | a Redis adapter, built on `oxio-adapter` only | (a crate of its own) |
+//!
+//! ## Differences from Node's socket.io
+//!
+//! A Node client cannot tell oxio from Node's server in normal use (the
+//! interop tests run the real npm and PyPI clients, and the official
+//! protocol suites pass). Where oxio behaves differently, on purpose:
+//! - Every buffer is bounded: each session's outbound queue holds at most
+//!   [`config::EngineConfig::max_queued_messages`] messages and
+//!   [`config::EngineConfig::max_queued_bytes`] bytes; a client that does
+//!   not read is closed (volatile packets are dropped instead). Node
+//!   buffers without limit.
+//! - Decoding limits the reference has not: JSON nesting depth 128, ack ids
+//!   up to 2^53 − 1, at most 10 attachments, 1 MB per packet (see
+//!   `oxio_codec::Limits`). A `_placeholder` object must be exactly
+//!   `{"_placeholder":true,"num":N}`; JavaScript `Number()` quirks in
+//!   headers (white space read as digits) are refused.
+//! - Engine.IO session ids are 20 url-safe characters drawn from the OS
+//!   CSPRNG, with no counter part.
+//! - Messages queued together leave in one TCP write (TCP_NODELAY is set on
+//!   every connection), where Node writes them one by one.
+//! - With `allow_eio3`, a v3 client's heartbeat deadline is kept across the
+//!   polling → WebSocket upgrade.
+//! - The Redis adapter (`oxio-redis-adapter`) speaks the classic
+//!   @socket.io/redis-adapter 8.x protocol; the sharded variant
+//!   (`createShardedAdapter`) is not implemented.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod socketio;
+
+pub use oxio_engine::{config, service, sync, transport};
+
+/// Engine.IO sessions and the contract the Socket.IO layer builds on
+/// (the `oxio-engine` crate).
+pub mod engine {
+    pub use oxio_engine::{
+        BoxError, CloseReason, Engine, EngineBody, EngineHandler, HandshakeInfo, Message,
+        RandomError, SendError, Session, SessionHandle, Sid, Utf8Bytes,
+    };
+}
+
+/// Where broadcasts go (the `oxio-adapter` crate), and what
+/// `fetch_sockets` returns.
+pub mod adapter {
+    pub use crate::socketio::{FetchedSocket, RemoteSocket, SocketData};
+    pub use oxio_adapter::*;
+}

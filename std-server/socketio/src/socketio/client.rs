@@ -1,0 +1,668 @@
+//! One Engine.IO session as Socket.IO sees it: binary reassembly, the
+//! namespaces joined, the connect timeout, and the protocol rules of
+//! protocol.md §3.4–3.5 (every violation closes the session with
+//! `parse error`; nothing a client sends panics or touches other clients).
+
+use super::handler::{call_guarded, start};
+use super::handshake::{auth_from_query, Handshake};
+use super::server::{spawn, ServerInner};
+use super::socket::Socket;
+use super::{ConnectError, DisconnectReason, Payload, Sid, SocketRef};
+use bytes::Bytes;
+use oxio_codec::socketio::{
+    Complete, Encoder, Error as CodecError, PacketType, Reassembler, Version,
+};
+use oxio_engine::sync::LockExt;
+use oxio_engine::{CloseReason, Message, SendError, Session, Utf8Bytes};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A text frame, as the reassembler holds it.
+struct Text(Utf8Bytes);
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+/// An event on its way to a socket's dispatch task.
+pub(crate) struct Inbound {
+    event: Arc<str>,
+    payload: Payload,
+    ack_id: Option<u64>,
+}
+
+/// What the inbound queue holds: boxed, because a bounded tokio channel
+/// allocates its first block of 32 slots when it is created, so every
+/// connected socket, idle or not, pays 32 × the slot size up front
+/// (32 × 104 B = 3.3 KiB unboxed, 256 B boxed). The box costs one small
+/// allocation per event, next to the payload's own.
+type Queued = Box<Inbound>;
+
+struct NsEntry {
+    socket: SocketRef,
+    tx: mpsc::Sender<Queued>,
+    connected: bool,
+}
+
+struct ClientState {
+    reassembler: Reassembler<Text, Bytes, Vec<Bytes>>,
+    nsps: HashMap<String, NsEntry>,
+    /// Input is ignored from now on (a violation, or the session ended).
+    closing: bool,
+    ever_connected: bool,
+    attachment_timer: bool,
+    connect_timer: Option<tokio::task::AbortHandle>,
+}
+
+pub(crate) struct Client {
+    session: Session,
+    server: Arc<ServerInner>,
+    version: Version,
+    epoch: tokio::time::Instant,
+    me: Weak<Client>,
+    state: Mutex<ClientState>,
+}
+
+enum ConnectOutcome {
+    Violation,
+    Refused(&'static str),
+    Started(SocketRef, mpsc::Receiver<Queued>),
+}
+
+#[derive(serde::Serialize)]
+struct ConnectReply<'a> {
+    sid: &'a str,
+}
+
+/// Runs a slice encoder with a buffer that grows until the frame fits
+/// (for the small control packets: CONNECT, CONNECT_ERROR, DISCONNECT).
+fn encode_small(
+    hint: usize,
+    f: impl Fn(&mut [u8]) -> Result<usize, CodecError>,
+) -> Result<Utf8Bytes, CodecError> {
+    const MAX: usize = 1 << 26;
+    let mut len = hint.saturating_add(64);
+    loop {
+        let mut buf = vec![0u8; len];
+        match f(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                let text = String::from_utf8(buf).map_err(|_| {
+                    CodecError::Serialize(oxio_codec::json::JsonError::InvalidString)
+                })?;
+                return Ok(Utf8Bytes::from(text));
+            }
+            Err(CodecError::BufferFull) if len < MAX => len = len.saturating_mul(4),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `1[/nsp,]`.
+pub(crate) fn disconnect_frame(ns: &str) -> Result<Utf8Bytes, CodecError> {
+    encode_small(ns.len(), |buf| Encoder::default().disconnect(buf, ns))
+}
+
+impl Client {
+    pub(crate) fn new(session: Session, server: Arc<ServerInner>) -> Arc<Client> {
+        let version = match session.protocol() {
+            oxio_codec::engineio::Version::V3 => Version::V4,
+            oxio_codec::engineio::Version::V4 => Version::V5,
+        };
+        let decoder = oxio_codec::socketio::Decoder::new(version, server.config.limits);
+        Arc::new_cyclic(|me| Client {
+            session,
+            server,
+            version,
+            epoch: tokio::time::Instant::now(),
+            me: me.clone(),
+            state: Mutex::new(ClientState {
+                reassembler: Reassembler::new(decoder),
+                nsps: HashMap::new(),
+                closing: false,
+                ever_connected: false,
+                attachment_timer: false,
+                connect_timer: None,
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ClientState> {
+        self.state.locked()
+    }
+
+    fn now(&self) -> oxio_codec::Instant {
+        let ms = self.epoch.elapsed().as_millis();
+        oxio_codec::Instant::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    /// Starts the connect timeout; v4 clients join `/` implicitly.
+    pub(crate) fn start(&self) {
+        let weak = self.me.clone();
+        let timeout = self.server.config.connect_timeout;
+        let timer = spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(client) = weak.upgrade() {
+                client.on_connect_timeout();
+            }
+        });
+        if let Some(timer) = timer {
+            let mut st = self.lock();
+            if st.ever_connected || st.closing {
+                timer.abort();
+            } else {
+                st.connect_timer = Some(timer.abort_handle());
+            }
+        }
+        if self.version == Version::V4 {
+            self.on_connect("/".to_owned(), "{}".to_owned());
+        }
+    }
+
+    fn on_connect_timeout(&self) {
+        let close = {
+            let st = self.lock();
+            !st.ever_connected && !st.closing
+        };
+        if close {
+            tracing::debug!(
+                sid = self.session.sid(),
+                "no namespace joined in time: closing"
+            );
+            self.session.close(CloseReason::ForcedClose);
+        }
+    }
+
+    /// Closes the session for a protocol violation (once).
+    fn violation(&self, why: &dyn std::fmt::Display) {
+        {
+            let mut st = self.lock();
+            if st.closing {
+                return;
+            }
+            st.closing = true;
+        }
+        tracing::debug!(sid = self.session.sid(), %why, "protocol violation: closing");
+        self.session.close(CloseReason::ParseError);
+    }
+
+    pub(crate) fn on_message(&self, msg: Message) {
+        let now = self.now();
+        let result = {
+            let mut st = self.lock();
+            if st.closing {
+                return;
+            }
+            match msg {
+                Message::Text(t) => st.reassembler.on_text(Text(t), now),
+                Message::Binary(b) => st.reassembler.on_binary(b, now),
+            }
+        };
+        match result {
+            Err(e) => self.violation(&e),
+            Ok(None) => self.arm_attachment_timer(),
+            Ok(Some(complete)) => self.on_packet(complete),
+        }
+    }
+
+    /// One timer task per client drops a binary packet whose attachments
+    /// stall past the limit (and closes the session, as any decode error).
+    fn arm_attachment_timer(&self) {
+        {
+            let mut st = self.lock();
+            if st.attachment_timer || st.closing {
+                return;
+            }
+            st.attachment_timer = true;
+        }
+        let weak = self.me.clone();
+        spawn(async move {
+            loop {
+                let Some(client) = weak.upgrade() else { return };
+                let now = client.now();
+                let wait = {
+                    let mut st = client.lock();
+                    match st.reassembler.poll_timeout() {
+                        None => {
+                            st.attachment_timer = false;
+                            return;
+                        }
+                        Some(deadline) if now >= deadline => {
+                            st.attachment_timer = false;
+                            let expired = st.reassembler.handle_timeout(now);
+                            drop(st);
+                            if let Err(e) = expired {
+                                client.violation(&e);
+                            }
+                            return;
+                        }
+                        Some(deadline) => deadline.saturating_since(now),
+                    }
+                };
+                drop(client);
+                tokio::time::sleep(Duration::from_millis(wait.max(1))).await;
+            }
+        });
+    }
+
+    fn on_packet(&self, complete: Complete<Text, Vec<Bytes>>) {
+        let text_len = complete.text().0.as_str().len();
+        let (ty, ns, ack_id, event, json_start, auth) = {
+            let packet = match complete.packet() {
+                Ok(p) => p,
+                Err(e) => return self.violation(&e),
+            };
+            let (ns, query) = match self.version {
+                Version::V4 => (packet.namespace_path(), packet.namespace_query()),
+                Version::V5 => (packet.namespace(), None),
+            };
+            let json_start = packet
+                .payload()
+                .map(|p| text_len.saturating_sub(p.len()))
+                .unwrap_or(text_len);
+            let auth = if packet.packet_type() == PacketType::Connect {
+                match (self.version, query) {
+                    (Version::V4, Some(q)) => auth_from_query(q),
+                    (Version::V4, None) => "{}".to_owned(),
+                    (Version::V5, _) => packet.payload().unwrap_or("{}").to_owned(),
+                }
+            } else {
+                String::new()
+            };
+            (
+                packet.packet_type(),
+                ns.to_owned(),
+                packet.ack_id(),
+                packet.event_name().map(|n| n.to_string()),
+                json_start,
+                auth,
+            )
+        };
+        let max_depth = self.server.config.limits.max_depth;
+        match ty {
+            PacketType::Connect => self.on_connect(ns, auth),
+            PacketType::Disconnect => self.on_client_disconnect(&ns),
+            PacketType::ConnectError => self.violation(&"CONNECT_ERROR from a client"),
+            PacketType::Event | PacketType::BinaryEvent => {
+                // An event without a payload has no name: the reference
+                // parser accepts it and Node emits `undefined`, which no
+                // listener receives. Drop it the same way.
+                let Some(event) = event else {
+                    tracing::debug!(sid = self.session.sid(), ns, "event without a name ignored");
+                    return;
+                };
+                let (text, attachments) = complete.into_parts();
+                let payload = Payload::new(text.0, json_start, 1, attachments, max_depth);
+                self.on_event(&ns, event.into(), payload, ack_id);
+            }
+            PacketType::Ack | PacketType::BinaryAck => {
+                let (text, attachments) = complete.into_parts();
+                let payload = Payload::new(text.0, json_start, 0, attachments, max_depth);
+                self.on_ack(&ns, ack_id, payload);
+            }
+        }
+    }
+
+    fn connected_socket(&self, ns: &str) -> Option<SocketRef> {
+        let st = self.lock();
+        st.nsps
+            .get(ns)
+            .filter(|e| e.connected)
+            .map(|e| e.socket.clone())
+    }
+
+    fn on_event(&self, ns: &str, event: Arc<str>, payload: Payload, ack_id: Option<u64>) {
+        let queued = {
+            let st = self.lock();
+            match st.nsps.get(ns) {
+                Some(e) if e.connected => Some(e.tx.try_send(Box::new(Inbound {
+                    event,
+                    payload,
+                    ack_id,
+                }))),
+                _ => None,
+            }
+        };
+        match queued {
+            None => self.violation(&format_args!("event for namespace {ns} not joined")),
+            Some(Ok(())) => {}
+            Some(Err(mpsc::error::TrySendError::Full(_))) => {
+                tracing::warn!(sid = self.session.sid(), ns, "inbound queue full: closing");
+                let mut st = self.lock();
+                st.closing = true;
+                drop(st);
+                self.session.close(CloseReason::ForcedClose);
+            }
+            // The socket is going away; its events are dropped with it.
+            Some(Err(mpsc::error::TrySendError::Closed(_))) => {}
+        }
+    }
+
+    fn on_ack(&self, ns: &str, ack_id: Option<u64>, payload: Payload) {
+        let Some(socket) = self.connected_socket(ns) else {
+            return self.violation(&format_args!("ack for namespace {ns} not joined"));
+        };
+        if let Some(id) = ack_id {
+            socket.on_ack(id, payload);
+        }
+    }
+
+    fn on_client_disconnect(&self, ns: &str) {
+        let entry = {
+            let mut st = self.lock();
+            match st.nsps.get(ns) {
+                Some(e) if e.connected => st.nsps.remove(ns),
+                _ => None,
+            }
+        };
+        match entry {
+            // Nothing is sent back; the session stays open.
+            Some(entry) => {
+                entry
+                    .socket
+                    .close_with(DisconnectReason::ClientNamespaceDisconnect);
+            }
+            None => self.violation(&format_args!("DISCONNECT for namespace {ns} not joined")),
+        }
+    }
+
+    fn socket_id(&self, ns: &str) -> Option<Sid> {
+        match self.version {
+            Version::V4 if ns == "/" => Some(Sid::from(self.session.sid())),
+            Version::V4 => Some(Sid::from(format!("{ns}#{}", self.session.sid()))),
+            Version::V5 => match Sid::generate() {
+                Ok(sid) => Some(sid),
+                Err(e) => {
+                    tracing::error!(error = %e, "no socket id");
+                    None
+                }
+            },
+        }
+    }
+
+    fn on_connect(&self, ns: String, auth: String) {
+        let outcome = {
+            let mut st = self.lock();
+            if st.closing {
+                return;
+            }
+            if st.nsps.contains_key(&ns) {
+                ConnectOutcome::Violation
+            } else if st.nsps.len() >= self.server.config.max_namespaces_per_client {
+                ConnectOutcome::Refused("Too many namespaces")
+            } else {
+                match (self.server.namespace_for_connect(&ns), self.socket_id(&ns)) {
+                    (None, _) => ConnectOutcome::Refused("Invalid namespace"),
+                    (Some(nsp), None) => {
+                        nsp.end_connect();
+                        ConnectOutcome::Refused("Internal error")
+                    }
+                    (Some(nsp), Some(id)) => {
+                        let handshake = Handshake::new(self.session.info(), auth);
+                        let socket = Socket::create(
+                            id,
+                            nsp,
+                            self.session.clone(),
+                            self.me.clone(),
+                            self.version,
+                            handshake,
+                            self.server.clone(),
+                        );
+                        let (tx, rx) = mpsc::channel(self.server.config.inbound_queue_len.max(1));
+                        st.nsps.insert(
+                            ns.clone(),
+                            NsEntry {
+                                socket: socket.clone(),
+                                tx,
+                                connected: false,
+                            },
+                        );
+                        ConnectOutcome::Started(socket, rx)
+                    }
+                }
+            }
+        };
+        match outcome {
+            ConnectOutcome::Violation => {
+                self.violation(&format_args!("second CONNECT for namespace {ns}"))
+            }
+            // Node sends this as an object even to v4 clients.
+            ConnectOutcome::Refused(message) => {
+                self.send_connect_error(&ns, &ConnectError::new(message), Version::V5)
+            }
+            ConnectOutcome::Started(socket, rx) => {
+                let Some(me) = self.me.upgrade() else { return };
+                let ns = socket.namespace().clone();
+                if spawn(run_socket(me, socket.clone(), rx)).is_none() {
+                    socket.close_with(DisconnectReason::TransportError);
+                    ns.end_connect();
+                }
+            }
+        }
+    }
+
+    fn send_connect_error(&self, ns: &str, err: &ConnectError, version: Version) {
+        let enc = Encoder::new(version);
+        let text = encode_small(ns.len() + err.message().len(), |buf| match err.data() {
+            Some(data) => enc.connect_error_with_data(buf, ns, err.message(), data),
+            None => enc.connect_error(buf, ns, err.message()),
+        });
+        match text {
+            Ok(text) => {
+                if let Err(e) = self.session.send(Message::Text(text)) {
+                    tracing::debug!(sid = self.session.sid(), error = %e, "CONNECT_ERROR not sent");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot encode CONNECT_ERROR"),
+        }
+    }
+
+    /// Whether `socket` is still this session's pending or joined socket for its namespace.
+    fn holds(&self, socket: &SocketRef) -> bool {
+        let st = self.lock();
+        !st.closing
+            && st
+                .nsps
+                .get(socket.ns())
+                .is_some_and(|e| e.socket == *socket)
+    }
+
+    /// A middleware refused the socket: forget it and tell the client.
+    fn refuse(&self, socket: &SocketRef, err: &ConnectError) {
+        let removed = {
+            let mut st = self.lock();
+            let same = st
+                .nsps
+                .get(socket.ns())
+                .is_some_and(|e| e.socket == *socket);
+            same && st.nsps.remove(socket.ns()).is_some()
+        };
+        socket.close_with(DisconnectReason::ServerNamespaceDisconnect);
+        if removed {
+            self.send_connect_error(socket.ns(), err, self.version);
+        }
+    }
+
+    /// The middlewares passed: the socket joins, the client gets CONNECT.
+    fn complete_connect(&self, socket: &SocketRef) -> bool {
+        let reply = match self.version {
+            Version::V5 => encode_small(socket.ns().len() + 40, |buf| {
+                Encoder::default().connect_with(
+                    buf,
+                    socket.ns(),
+                    &ConnectReply {
+                        sid: socket.id().as_str(),
+                    },
+                )
+            }),
+            Version::V4 => encode_small(socket.ns().len(), |buf| {
+                Encoder::new(Version::V4).connect(buf, socket.ns())
+            }),
+        };
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot encode CONNECT");
+                return false;
+            }
+        };
+        let mut overflow = false;
+        {
+            let mut st = self.lock();
+            if st.closing {
+                return false;
+            }
+            let Some(entry) = st.nsps.get_mut(socket.ns()).filter(|e| e.socket == *socket) else {
+                return false;
+            };
+            if !socket.set_connected() {
+                return false;
+            }
+            entry.connected = true;
+            st.ever_connected = true;
+            if let Some(timer) = st.connect_timer.take() {
+                timer.abort();
+            }
+            // Sent under the lock so nothing is queued for this namespace
+            // before its CONNECT; `send` never calls back into us.
+            if let Err(SendError::Full) = self.session.send(Message::Text(reply)) {
+                overflow = true;
+            }
+            socket.namespace().add_socket(socket);
+        }
+        if overflow {
+            self.session.close(CloseReason::ForcedClose);
+        }
+        true
+    }
+
+    pub(crate) fn remove_entry(&self, ns: &str, sid: &Sid) {
+        let mut st = self.lock();
+        if st.nsps.get(ns).is_some_and(|e| e.socket.id() == sid) {
+            st.nsps.remove(ns);
+        }
+    }
+
+    pub(crate) fn disconnect_all_and_close(&self) {
+        let sockets: Vec<SocketRef> = {
+            let st = self.lock();
+            st.nsps
+                .values()
+                .filter(|e| e.connected)
+                .map(|e| e.socket.clone())
+                .collect()
+        };
+        for socket in sockets {
+            socket.disconnect();
+        }
+        self.session.close(CloseReason::ForcedClose);
+    }
+
+    pub(crate) fn close_session(&self, reason: CloseReason) {
+        self.session.close(reason);
+    }
+
+    pub(crate) fn on_close(&self, reason: CloseReason) {
+        let entries = {
+            let mut st = self.lock();
+            st.closing = true;
+            st.reassembler.reset();
+            if let Some(timer) = st.connect_timer.take() {
+                timer.abort();
+            }
+            std::mem::take(&mut st.nsps)
+        };
+        for (_, entry) in entries {
+            entry.socket.close_with(reason.into());
+        }
+    }
+}
+
+/// Polls a future, turning a panic into `None`.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Option<F::Output>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Some(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(None),
+        }
+    }
+}
+
+/// The task of one socket: middlewares, CONNECT, the connection handler,
+/// then its events in order, then the disconnect handler.
+async fn run_socket(client: Arc<Client>, socket: SocketRef, mut rx: mpsc::Receiver<Queued>) {
+    let ns = socket.namespace().clone();
+    let mut refused = None;
+    for middleware in ns.template().middlewares() {
+        match CatchUnwind(Box::pin(middleware.call(socket.clone()))).await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                refused = Some(e);
+                break;
+            }
+            None => {
+                tracing::error!(sid = %socket.id(), "a connect middleware panicked");
+                refused = Some(ConnectError::new("internal error"));
+                break;
+            }
+        }
+        if !client.holds(&socket) {
+            break;
+        }
+    }
+    let connected = match &refused {
+        Some(err) => {
+            client.refuse(&socket, err);
+            false
+        }
+        None => client.complete_connect(&socket),
+    };
+    ns.end_connect();
+    if !connected {
+        socket.close_with(DisconnectReason::TransportClose);
+        return;
+    }
+    let handler = ns.template().handler();
+    start(call_guarded(|| handler.call(&socket)).flatten()).await;
+    drop(client);
+    while let Some(inbound) = rx.recv().await {
+        let Inbound {
+            event,
+            payload,
+            ack_id,
+        } = *inbound;
+        start(socket.dispatch(event, payload, ack_id)).await;
+    }
+    socket.close_with(DisconnectReason::TransportClose);
+    if let Some(handler) = socket.disconnect_handler() {
+        let reason = socket.reason();
+        start(call_guarded(|| handler.call(socket.clone(), reason)).flatten()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every connected socket's inbound channel allocates 32 slots up front
+    /// (see [`Queued`]): keep a slot one pointer wide, so an idle
+    /// connection does not pay 3 KiB for events it never receives.
+    #[test]
+    fn an_inbound_queue_slot_is_one_pointer() {
+        assert_eq!(size_of::<Queued>(), size_of::<usize>());
+        // What boxing saves: the event itself is much larger.
+        assert!(size_of::<Inbound>() >= 64, "{}", size_of::<Inbound>());
+    }
+}

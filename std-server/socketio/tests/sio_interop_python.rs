@@ -1,0 +1,93 @@
+//! Interop with the PyPI `python-socketio` client (5.x, Socket.IO v5),
+//! driven by `tests/py/sio_client.py` against `tests/sio_support/app.rs`:
+//! connect with auth, events both ways, acks both ways, binary both ways,
+//! a broadcast, disconnect; over WebSocket and over polling.
+//!
+//! Needs python-socketio[client] in a venv, found through `OXIO_PY_VENV`
+//! (default `~/.cache/oxio/py-venv`):
+//!
+//! ```text
+//! python3 -m venv ~/.cache/oxio/py-venv
+//! ~/.cache/oxio/py-venv/bin/pip install -r std-server/testkit/py/requirements.txt
+//! ```
+//!
+//! Without it the tests print a notice and pass, unless `CI` or
+//! `OXIO_REQUIRE_NODE=1` is set: then they fail.
+
+use oxio_testkit::sio as sio_support;
+
+use serde_json::json;
+use sio_support::app::interop_app;
+use sio_support::{run, sio_config, start, step, tests_dir, ClientProcess, Log};
+
+async fn python(mode: &'static str) {
+    let Some(python) = sio_support::python_ready() else {
+        return;
+    };
+    let log = Log::default();
+    let srv = start(sio_config(), interop_app(log.clone())).await;
+    let script = tests_dir().join("py/sio_client.py").display().to_string();
+    let url = format!("http://{}", srv.addr);
+    let lines = ClientProcess::spawn(&python, &[script, url, mode.to_owned()])
+        .finish()
+        .await;
+    assert_eq!(
+        step(&lines, "connect"),
+        &json!({"step": "connect", "transport": mode, "sid_len": 20})
+    );
+    assert_eq!(
+        step(&lines, "hello"),
+        &json!({"step": "hello", "id_matches": true, "auth": {"token": "py"}})
+    );
+    let args_of = |s: &str| step(&lines, s)["args"].clone();
+    assert_eq!(
+        args_of("echo"),
+        json!([1, "2", {"3": [true]}, null, [1.5, -2], "é😀"])
+    );
+    assert_eq!(args_of("ask"), json!([42]));
+    assert_eq!(args_of("bin-ack"), json!([7, 3, [1, 2], 1]));
+    assert_eq!(
+        args_of("bin-back"),
+        json!([
+            {
+                "id": 7,
+                "nested": {"file": {"bin": [1, 2, 3]}, "label": "file"},
+                "all": [{"bin": [4]}, {"bin": [5, 6]}, {"bin": [9]}]
+            },
+            {"bin": [255, 0]}
+        ])
+    );
+    assert_eq!(args_of("ask-bin"), json!([[3, 2, 1], {"bin": [3, 2, 1]}]));
+    assert_eq!(args_of("many"), json!(["to-me"]));
+    assert_eq!(step(&lines, "disconnected")["connected"], false);
+    // python-socketio queues the `41` for its writer thread and, on
+    // WebSocket, closes the socket without waiting for it: the server sees
+    // either the namespace disconnect or the transport close.
+    for _ in 0..500 {
+        if !log.with_prefix("disconnect:").is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let reasons = log.with_prefix("disconnect:");
+    match mode {
+        "polling" => assert_eq!(reasons, ["disconnect:/:client namespace disconnect"]),
+        _ => assert!(
+            reasons == ["disconnect:/:client namespace disconnect"]
+                || reasons == ["disconnect:/:transport close"],
+            "{reasons:?}"
+        ),
+    }
+    assert_eq!(log.with_prefix("connect:"), [r#"connect:/:{"token":"py"}"#]);
+    srv.stop().await;
+}
+
+#[test]
+fn python_client_websocket() {
+    run(python("websocket"));
+}
+
+#[test]
+fn python_client_polling() {
+    run(python("polling"));
+}

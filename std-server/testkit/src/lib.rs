@@ -1,0 +1,23 @@
+//! Test support shared by the oxio server crates' integration tests (a
+//! dev-dependency only, never published):
+//!
+//! | module | what |
+//! |---|---|
+//! | [`engine`] | an Engine.IO echo server on 127.0.0.1:0 and a raw HTTP/1.1 client that shows exact statuses, headers and bodies |
+//! | [`sio`] | an in-process Socket.IO server, raw WebSocket and polling clients, the Node and Python client runners |
+//! | [`sio_app`] | the interop app the real clients talk to |
+//! | [`fake`] | a fake Engine.IO session to drive the Socket.IO layer without a network |
+//!
+//! The npm and PyPI packages of the interop clients live beside this
+//! crate (`js/`, `py/`); `scripts/test.sh` installs them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+pub mod engine;
+pub mod fake;
+pub mod sio;
+pub mod sio_app;
+
+/// This crate's folder (where `js/` and `py/` are).
+pub fn dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
