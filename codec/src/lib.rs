@@ -49,8 +49,4 @@ pub mod time;
 
 pub use limits::Limits;
 
-/// The README's code blocks, compiled and run as doctests.
-#[cfg(all(doctest, feature = "alloc"))]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
 pub use time::Instant;

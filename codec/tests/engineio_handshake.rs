@@ -1,4 +1,4 @@
-//! The handshake JSON of the `open` packet (protocol.md §1.4, §2 item 7):
+//! The handshake JSON of the `open` packet (docs/protocol.md §1.4, §2 item 7):
 //! exact encoding, tolerant decoding, malformed input, and a differential
 //! check against `serde_json`.
 

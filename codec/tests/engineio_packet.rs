@@ -1,4 +1,4 @@
-//! Engine.IO packets: exact text forms and binary frames (protocol.md §1.2,
+//! Engine.IO packets: exact text forms and binary frames (docs/protocol.md §1.2,
 //! §1.6, §2 items 3 and 5), malformed input, and round-trip properties.
 
 use oxio_codec::engineio::{Base64, Data, Error, Packet, PacketType, Version};

@@ -1,6 +1,6 @@
 //! Engine.IO polling payloads: v4 (`0x1E`-separated), v3 text
 //! (`<len>:<packet>`, UTF-16 lengths) and v3 binary (XHR2). Exact bytes from
-//! protocol.md §1.3 and §2, malformed bodies, and round-trip properties.
+//! docs/protocol.md §1.3 and §2, malformed bodies, and round-trip properties.
 
 use oxio_codec::engineio::payload::{v3_binary, v3_text, v4};
 use oxio_codec::engineio::{Base64, Data, Error, Packet, PacketType};

@@ -649,7 +649,7 @@ fn sio_encode_events_and_acks_match_socket_io_parser() {
     else {
         return;
     };
-    // Hand table: the protocol.md §3.1 examples and number/string edge cases.
+    // Hand table: the docs/protocol.md §3.1 examples and number/string edge cases.
     let table: Vec<(&str, Option<u64>, &str, Vec<Value>)> = vec![
         (
             "/",
@@ -1294,7 +1294,7 @@ enum Known {
     /// `Number(c) == c`: digits and every JavaScript white-space character.
     /// So `2 ["a"]` has ack id `Number(" ") = 0`, `2\n["a"]` too, `2 1["a"]`
     /// has id 1, `21 1["a"]` has id NaN, `1 ` is a DISCONNECT with id 0.
-    /// We take digits only (protocol.md advises against copying `Number()`
+    /// We take digits only (docs/protocol.md advises against copying `Number()`
     /// quirks); white space before a payload is JSON white space.
     WhitespaceAckId,
     /// The attachment count is accepted by the reference when `Number(buf)`
@@ -1436,7 +1436,7 @@ fn classify(frame: &str, ours: &Ours, node: &Outcome) -> Result<Option<Known>, S
     })
 }
 
-/// Frames the two decoders agree on: protocol.md §3.1 and §3.5 and the
+/// Frames the two decoders agree on: docs/protocol.md §3.1 and §3.5 and the
 /// corner cases around them.
 fn agreeing_frames() -> Vec<String> {
     let mut v: Vec<String> = [
@@ -2318,7 +2318,7 @@ fn eio_v4_payloads_match_engine_io_parser() {
             node.1
         );
     }
-    // Known difference, allowed by protocol.md §1.2 ("a strict decoder is
+    // Known difference, allowed by docs/protocol.md §1.2 ("a strict decoder is
     // acceptable"): the reference decodes any base64 leniently (`Buffer.from`
     // skips bad characters and missing padding); we require canonical
     // padded base64.

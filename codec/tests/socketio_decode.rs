@@ -1,4 +1,4 @@
-//! Socket.IO decoding: every packet form of protocol.md §3 and §4 with exact
+//! Socket.IO decoding: every packet form of docs/protocol.md §3 and §4 with exact
 //! fields, and every malformed input the reference parser rejects.
 
 #![cfg(feature = "alloc")]

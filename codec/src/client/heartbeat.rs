@@ -1,4 +1,4 @@
-//! Engine.IO heartbeat, client side (protocol.md §1.7 and §2 item 1).
+//! Engine.IO heartbeat, client side (docs/protocol.md §1.7 and §2 item 1).
 //!
 //! - v4: the server sends `2` every pingInterval; the client answers `3`.
 //!   The server is lost when nothing at all arrives for

@@ -17,7 +17,7 @@
 //! gives, handle every `poll_event`, do what `poll_action` says, and sleep
 //! until `poll_timeout` or the next frame.
 //!
-//! What the session does (protocol.md §1–§4, the socket.io-client
+//! What the session does (docs/protocol.md §1–§4, the socket.io-client
 //! behaviour where the protocol leaves a choice):
 //! - **Engine.IO**: the handshake on a direct `transport=websocket`
 //!   connection; the heartbeat (v4: answer `2` with `3`, the server is lost

@@ -1,6 +1,6 @@
 //! Auth for Socket.IO v4 (socket.io 2.x) servers, which read it from a query
 //! string appended to the namespace of the CONNECT packet:
-//! `40/admin?token=abc,` (protocol.md §4).
+//! `40/admin?token=abc,` (docs/protocol.md §4).
 //!
 //! The auth value is first serialized to JSON (the same serializer as
 //! everywhere else), then its members are written as

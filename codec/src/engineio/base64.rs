@@ -5,7 +5,7 @@
 //! low bits of the last character must be zero. That makes the encoding
 //! canonical: two valid strings are equal exactly when their bytes are, and
 //! re-encoding decoded bytes gives back the same string. (Node decodes
-//! leniently; protocol.md §1.2 allows a strict decoder, and every client
+//! leniently; docs/protocol.md §1.2 allows a strict decoder, and every client
 //! encodes canonically.)
 
 use base64::engine::general_purpose::STANDARD;

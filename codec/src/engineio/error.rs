@@ -1,7 +1,7 @@
 //! The one error type of the Engine.IO layer.
 //!
 //! Every decode error means the same thing to a session: the peer sent
-//! something that is not Engine.IO, which protocol.md §1.9 calls a *parse
+//! something that is not Engine.IO, which docs/protocol.md §1.9 calls a *parse
 //! error*, and the session must be closed. The variants only say *why*, for
 //! logs and tests. Encode errors ([`Error::BufferFull`],
 //! [`Error::BinaryNotMessage`], [`Error::NotBinary`],
@@ -13,7 +13,7 @@ use core::fmt;
 /// Why Engine.IO bytes could not be decoded or encoded.
 ///
 /// Any error from a decoder is a parse error: close the session
-/// (protocol.md §1.9). No decoder error leaves partially decoded state
+/// (docs/protocol.md §1.9). No decoder error leaves partially decoded state
 /// behind; payload iterators stop after their first error.
 ///
 /// ```

@@ -1,4 +1,4 @@
-//! The handshake JSON carried by the `open` packet (protocol.md §1.4):
+//! The handshake JSON carried by the `open` packet (docs/protocol.md §1.4):
 //! `{"sid":"...","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`.
 //!
 //! Encoding writes exactly the reference server's bytes (its key order,

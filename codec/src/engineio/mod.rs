@@ -17,7 +17,7 @@
 //! | errors | `error.rs` ([`Error`], [`HandshakeError`]) |
 //!
 //! Every decode error is a parse error: the session must be closed
-//! (protocol.md §1.9).
+//! (docs/protocol.md §1.9).
 //!
 //! ```
 //! use oxio_codec::engineio::{payload, Packet, PacketType, Version};

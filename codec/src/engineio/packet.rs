@@ -13,7 +13,7 @@ use super::base64::{self, Base64};
 use super::out::put;
 use super::{Error, Version};
 
-/// The seven Engine.IO packet types (protocol.md §1.2).
+/// The seven Engine.IO packet types (docs/protocol.md §1.2).
 ///
 /// ```
 /// use oxio_codec::engineio::PacketType;

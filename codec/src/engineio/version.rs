@@ -24,7 +24,7 @@ pub enum Version {
 
 impl Version {
     /// Parses the `EIO` query value. Only exactly `3` and `4` are accepted:
-    /// protocol.md §1.1 recommends rejecting anything else (missing, empty or
+    /// docs/protocol.md §1.1 recommends rejecting anything else (missing, empty or
     /// other numbers) with HTTP 400 code 5, unlike Node which maps it to v3.
     pub fn from_eio_param(value: &str) -> Option<Version> {
         match value {

@@ -48,7 +48,7 @@ impl Decoder {
     /// Decodes one Socket.IO packet from the text of an Engine.IO message
     /// (without its leading `4`).
     ///
-    /// Rejects everything the reference parser rejects (protocol.md §3.5)
+    /// Rejects everything the reference parser rejects (docs/protocol.md §3.5)
     /// and everything over a limit; never panics, never allocates.
     pub fn decode<'a>(&self, frame: &'a str) -> Result<Packet<'a>, Error> {
         let parts = self.parse_header(frame)?;
@@ -69,7 +69,7 @@ impl Decoder {
     /// payload shape, and the placeholders of a binary packet.
     ///
     /// A server that must close the connection on an invalid payload
-    /// (protocol.md §3.5) either uses [`Decoder::decode`], or calls
+    /// (docs/protocol.md §3.5) either uses [`Decoder::decode`], or calls
     /// [`Header::validate`] on every frame it keeps. Once validated, the
     /// packet is exactly what `decode` returns for the same frame; when both
     /// fail, the error variant can differ if the frame is wrong in more than
@@ -199,7 +199,7 @@ impl Decoder {
         ))
     }
 
-    /// The payload shapes of protocol.md §3.2 (and §4 for v4). Like the
+    /// The payload shapes of docs/protocol.md §3.2 (and §4 for v4). Like the
     /// reference's `isPayloadValid`, only a payload that is present is
     /// checked: `2`, `31` or `4` without one decode, with no data.
     fn check_shape(&self, packet_type: PacketType, payload: Option<&str>) -> Result<(), Error> {

@@ -2,7 +2,7 @@
 //!
 //! Every decode error means the same thing to a server: the reference
 //! closes the whole Engine.IO connection with reason `parse error`
-//! (protocol.md §3.5). The reassembly errors are decode errors too.
+//! (docs/protocol.md §3.5). The reassembly errors are decode errors too.
 
 use crate::json::JsonError;
 use core::fmt;

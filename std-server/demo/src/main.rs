@@ -179,7 +179,37 @@ impl fmt::Display for StartError {
     }
 }
 
-impl std::error::Error for StartError {}
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::LogFilter(_) => None,
+            StartError::Jwt(e) => Some(e),
+            StartError::Redis(e) => Some(e),
+            StartError::Bind(_, e) | StartError::Serve(e) => Some(e),
+        }
+    }
+}
+
+/// An error with its causes, `outer: inner: innermost`, for the log.
+struct Chain<'a>(&'a dyn std::error::Error);
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        // Displays that already include their cause are not repeated.
+        let mut shown = self.0.to_string();
+        while let Some(e) = cause {
+            let text = e.to_string();
+            if !shown.contains(&text) {
+                write!(f, ": {text}")?;
+                shown = text;
+            }
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
 
 /// Stops Socket.IO: closes every session with `server shutting down`.
 type StopSocketIo = Box<dyn FnOnce() + Send>;
@@ -384,7 +414,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!("{}", Chain(&e));
             ExitCode::FAILURE
         }
     }

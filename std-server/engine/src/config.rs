@@ -1,4 +1,4 @@
-//! Engine options, with the reference server's defaults (protocol.md §1.12).
+//! Engine options, with the reference server's defaults (docs/protocol.md §1.12).
 //!
 //! ```
 //! use oxio_engine::config::{Cors, EngineConfig};
@@ -42,7 +42,7 @@ pub enum CorsOrigins {
 
 /// CORS, off by default as in Engine.IO ≥ 4. When set, CORS headers are
 /// added to every response under the engine path, errors and 101 included,
-/// and an `OPTIONS` request is a preflight answered 204 (protocol.md §1.11).
+/// and an `OPTIONS` request is a preflight answered 204 (docs/protocol.md §1.11).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cors {
     /// Admitted origins.

@@ -3,7 +3,7 @@
 //! The driver (`engine::session`) feeds it what happened (a GET arrived, a
 //! packet was decoded, a transport went away, time passed) and drains what
 //! to do (packets for the pending poll or the WebSocket, events for the
-//! handler, the next deadline). Every protocol decision of protocol.md
+//! handler, the next deadline). Every protocol decision of docs/protocol.md
 //! §1.5–§1.9 and §2 lives here, so it is unit-tested with a fake clock.
 //!
 //! States: open on polling, open on polling with a probing WebSocket
@@ -354,7 +354,7 @@ impl SessionState {
             return GetOutcome::WrongTransport;
         }
         if self.poll_pending {
-            // protocol.md §1.5: the pending poll gets `1`, the new one 400.
+            // docs/protocol.md §1.5: the pending poll gets `1`, the new one 400.
             self.close_with(CloseReason::TransportError, now, vec![OutPacket::Close]);
             return GetOutcome::Overlap;
         }
@@ -393,7 +393,7 @@ impl SessionState {
     }
 
     /// The held GET's connection went away before its answer: the session
-    /// closes (protocol.md §1.5, "cancelled polling request").
+    /// closes (docs/protocol.md §1.5, "cancelled polling request").
     pub(crate) fn poll_cancelled(&mut self, now: Instant) {
         if !self.poll_pending {
             return;
@@ -539,7 +539,7 @@ impl SessionState {
                 }
             },
             InPacket::Close => {
-                // protocol.md §1.9: a pending GET gets `6`, then the session closes.
+                // docs/protocol.md §1.9: a pending GET gets `6`, then the session closes.
                 self.close_with(CloseReason::TransportClose, now, vec![OutPacket::Noop]);
                 Verdict::Stop
             }
@@ -547,7 +547,7 @@ impl SessionState {
         }
     }
 
-    /// A packet on the probing WebSocket (protocol.md §1.8).
+    /// A packet on the probing WebSocket (docs/protocol.md §1.8).
     fn handle_probe_packet(&mut self, packet: InPacket) -> Verdict {
         let deadline = match self.probe {
             Probe::None => return Verdict::Stop,

@@ -18,7 +18,7 @@ use base64::Engine as _;
 ///
 /// A v5 socket gets a fresh id (not its session's id); a v4 (Engine.IO v3)
 /// socket is named after its session: the session id on `/`, `/nsp#<sid>`
-/// elsewhere (protocol.md §4). Every socket is also a member of the room
+/// elsewhere (docs/protocol.md §4). Every socket is also a member of the room
 /// named by its id, so `io.to(sid)` reaches one socket, as in Node.
 ///
 /// ```

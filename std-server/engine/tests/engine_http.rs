@@ -1,5 +1,5 @@
 //! Black-box HTTP tests of the engine over real TCP: the handshake, polling,
-//! every error row of protocol.md §1.10, CORS, v3 payloads, shutdown.
+//! every error row of docs/protocol.md §1.10, CORS, v3 payloads, shutdown.
 
 use oxio_testkit::engine as engine_support;
 

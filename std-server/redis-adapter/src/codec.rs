@@ -1,4 +1,4 @@
-//! The messages of @socket.io/redis-adapter 8.x (protocol.md §6), as
+//! The messages of @socket.io/redis-adapter 8.x (docs/protocol.md §6), as
 //! bytes: the msgpack broadcast array `[uid, packet, opts]`, and the
 //! requests and responses, JSON or msgpack (sniffed on a leading `{`).
 //!
@@ -9,17 +9,19 @@
 //! input.
 
 use bytes::Bytes;
-use core::fmt;
-use oxio_adapter::{BroadcastFlags, BroadcastOptions, Room};
+use oxio_adapter::{BroadcastFlags, BroadcastOptions, Cause, Room};
 use oxio_adapter::{Outgoing, Payload};
 use rmpv::{Integer, Value};
 use serde_json::{Map, Number, Value as Json};
 use std::time::Duration;
 
 /// Why a message from Redis was ignored (or one could not be encoded).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Each variant built from a lower error keeps it as its `source()`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MessageError {
     /// Longer than the configured maximum.
+    #[error("message of {len} bytes exceeds the {max}-byte limit")]
     TooLarge {
         /// Its length.
         len: usize,
@@ -27,33 +29,27 @@ pub enum MessageError {
         max: usize,
     },
     /// Not valid msgpack.
-    Msgpack(String),
-    /// Not valid JSON.
-    Json(String),
+    #[error("invalid msgpack")]
+    Msgpack(#[source] Cause),
+    /// Valid msgpack followed by more bytes.
+    #[error("invalid msgpack: trailing bytes")]
+    TrailingBytes,
+    /// A msgpack string that is not UTF-8.
+    #[error("invalid msgpack: a string is not UTF-8")]
+    InvalidUtf8,
+    /// Not valid JSON (or not encodable as JSON).
+    #[error("invalid JSON")]
+    Json(#[source] Cause),
     /// Nested deeper than the configured maximum.
+    #[error("message nested too deeply")]
     TooDeep,
     /// Valid encoding, but not the expected shape (the field named is wrong).
+    #[error("unexpected message shape: {0}")]
     Shape(&'static str),
-    /// The packet could not be encoded as a Socket.IO frame.
-    Packet(String),
+    /// The packet could not be decoded or encoded as a Socket.IO frame.
+    #[error("bad packet")]
+    Packet(#[source] oxio_codec::socketio::Error),
 }
-
-impl fmt::Display for MessageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MessageError::TooLarge { len, max } => {
-                write!(f, "message of {len} bytes exceeds the {max}-byte limit")
-            }
-            MessageError::Msgpack(e) => write!(f, "invalid msgpack: {e}"),
-            MessageError::Json(e) => write!(f, "invalid JSON: {e}"),
-            MessageError::TooDeep => f.write_str("message nested too deeply"),
-            MessageError::Shape(what) => write!(f, "unexpected message shape: {what}"),
-            MessageError::Packet(e) => write!(f, "bad packet: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for MessageError {}
 
 /// Bounds on what is decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,11 +178,11 @@ fn read_msgpack(bytes: &[u8], limits: &MsgLimits) -> Result<Value, MessageError>
         if matches!(e, rmpv::decode::Error::DepthLimitExceeded) {
             MessageError::TooDeep
         } else {
-            MessageError::Msgpack(e.to_string())
+            MessageError::Msgpack(Cause::new(e))
         }
     })?;
     if !rd.is_empty() {
-        return Err(MessageError::Msgpack("trailing bytes".into()));
+        return Err(MessageError::TrailingBytes);
     }
     Ok(v)
 }
@@ -338,7 +334,7 @@ fn to_json(v: &Value, attachments: &mut Vec<Bytes>, depth: usize) -> Result<Json
         Value::F64(f) => Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::String(s) => match s.as_str() {
             Some(s) => Json::String(s.to_owned()),
-            None => return Err(MessageError::Msgpack("invalid UTF-8 string".into())),
+            None => return Err(MessageError::InvalidUtf8),
         },
         Value::Binary(b) => bin(b, attachments),
         Value::Array(a) => Json::Array(
@@ -475,7 +471,7 @@ pub(crate) fn packet_from_outgoing(
 ) -> Result<WirePacket, MessageError> {
     let decoded = oxio_codec::socketio::Decoder::default()
         .decode(packet.text().as_str())
-        .map_err(|e| MessageError::Packet(e.to_string()))?;
+        .map_err(MessageError::Packet)?;
     let payload = decoded.payload().ok_or(MessageError::Shape("data"))?;
     let data = parse_json(payload, max_depth)?;
     Ok(WirePacket {
@@ -488,7 +484,7 @@ pub(crate) fn packet_from_outgoing(
 fn parse_json(text: &str, max_depth: usize) -> Result<Json, MessageError> {
     // serde_json's own recursion limit (128) bounds parsing; ours bounds
     // the conversions that follow.
-    let v: Json = serde_json::from_str(text).map_err(|e| MessageError::Json(e.to_string()))?;
+    let v: Json = serde_json::from_str(text).map_err(|e| MessageError::Json(Cause::new(e)))?;
     if json_depth_exceeds(&v, max_depth) {
         return Err(MessageError::TooDeep);
     }
@@ -535,7 +531,7 @@ impl WirePacket {
             text.push_str(&id.to_string());
         }
         text.push_str(
-            &serde_json::to_string(&self.data).map_err(|e| MessageError::Json(e.to_string()))?,
+            &serde_json::to_string(&self.data).map_err(|e| MessageError::Json(Cause::new(e)))?,
         );
         Ok(Outgoing::from_parts(
             oxio_adapter::Utf8Bytes::from(text),
@@ -636,7 +632,7 @@ pub(crate) fn decode_broadcast(
 pub(crate) fn decode_envelope(bytes: &[u8], limits: &MsgLimits) -> Result<Envelope, MessageError> {
     check_len(bytes, limits)?;
     if bytes.first() == Some(&b'{') {
-        let text = std::str::from_utf8(bytes).map_err(|e| MessageError::Json(e.to_string()))?;
+        let text = std::str::from_utf8(bytes).map_err(|e| MessageError::Json(Cause::new(e)))?;
         match parse_json(text, limits.max_depth)? {
             Json::Object(fields) => Ok(Envelope {
                 fields,
@@ -711,7 +707,7 @@ pub(crate) fn encode_broadcast_ack(
 pub(crate) fn ack_payload(env: &Envelope, max_depth: usize) -> Result<Payload, MessageError> {
     let first = env.fields.get("packet").cloned().unwrap_or(Json::Null);
     let text = serde_json::to_string(&Json::Array(vec![first]))
-        .map_err(|e| MessageError::Json(e.to_string()))?;
+        .map_err(|e| MessageError::Json(Cause::new(e)))?;
     Ok(Payload::new(
         oxio_adapter::Utf8Bytes::from(text),
         0,
@@ -747,7 +743,7 @@ mod tests {
         r.iter().map(|x| Room::from(*x)).collect()
     }
 
-    /// protocol.md §6's example: `[uid, {type:2,data:["hello","you"],nsp:"/"}, {rooms:["room1"],except:[],flags:{}}]`.
+    /// docs/protocol.md §6's example: `[uid, {type:2,data:["hello","you"],nsp:"/"}, {rooms:["room1"],except:[],flags:{}}]`.
     const EXAMPLE: &str = "93 a6 616263313233 \
         83 a4 74797065 02 a4 64617461 92 a5 68656c6c6f a3 796f75 a3 6e7370 a1 2f \
         83 a5 726f6f6d73 91 a5 726f6f6d31 a6 657863657074 90 a5 666c616773 80";
@@ -898,7 +894,9 @@ mod tests {
         type Check = fn(&MessageError) -> bool;
         let cases: Vec<(Vec<u8>, Check)> = vec![
             (vec![], |e| matches!(e, MessageError::Msgpack(_))),
-            (hex("93"), |e| matches!(e, MessageError::Msgpack(_))),
+            (hex("93"), |e| {
+                matches!(e, MessageError::Msgpack(_) | MessageError::TrailingBytes)
+            }),
             (hex("92 a1 75 80"), |e| {
                 matches!(e, MessageError::Shape("packet type"))
             }),
@@ -930,12 +928,12 @@ mod tests {
             // trailing bytes
             (
                 hex("93 a1 75 82 a4 74797065 02 a4 64617461 91 a1 65 80 00"),
-                |e| matches!(e, MessageError::Msgpack(_)),
+                |e| matches!(e, MessageError::TrailingBytes),
             ),
             // invalid UTF-8 in a string
             (
                 hex("93 a1 75 82 a4 74797065 02 a4 64617461 92 a1 65 a1 ff 80"),
-                |e| matches!(e, MessageError::Msgpack(_)),
+                |e| matches!(e, MessageError::InvalidUtf8),
             ),
         ];
         for (bytes, ok) in cases {

@@ -2,7 +2,7 @@
 //!
 //! A cluster adapter over Redis pub/sub, wire-compatible with
 //! @socket.io/redis-adapter 8.x (`createAdapter`, classic pub/sub;
-//! protocol.md §6): oxio nodes and Node socket.io nodes on one Redis
+//! docs/protocol.md §6): oxio nodes and Node socket.io nodes on one Redis
 //! share broadcasts (rooms, except, volatile, binary), broadcasts with
 //! acks, `fetch_sockets` and remote join/leave/disconnect, server-side
 //! emits with and without acks, and the server count.
@@ -49,8 +49,8 @@ use core::fmt;
 use oxio_adapter::sync::{LockExt, RwLockExt};
 use oxio_adapter::{
     AckCollector, AckEvent, AckResponse, Adapter, AdapterError, AdapterFactory, BoxFuture,
-    BroadcastOptions, FoundSocket, LocalNamespace, MemoryAdapter, Outgoing, RemoteSocketData, Room,
-    ServerAck, ServerEvent, ServerSideAcks, Sid,
+    BroadcastOptions, Cause, FoundSocket, LocalNamespace, MemoryAdapter, Outgoing,
+    RemoteSocketData, Room, ServerAck, ServerEvent, ServerSideAcks, Sid,
 };
 use serde_json::{json, Value as Json};
 use std::collections::HashMap;
@@ -59,29 +59,19 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// Why the Redis adapter could not be set up.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RedisAdapterError {
     /// The URL does not parse as a Redis URL.
-    Url(String),
+    #[error("invalid Redis URL")]
+    Url(#[source] redis::RedisError),
     /// Not called inside a Tokio runtime.
-    NoRuntime,
+    #[error("the Redis adapter must be built inside a Tokio runtime")]
+    NoRuntime(#[source] tokio::runtime::TryCurrentError),
     /// [`RedisAdapterBuilder::connect`] did not reach Redis in time.
+    #[error("could not reach Redis in time")]
     ConnectTimeout,
 }
-
-impl fmt::Display for RedisAdapterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RedisAdapterError::Url(e) => write!(f, "invalid Redis URL: {e}"),
-            RedisAdapterError::NoRuntime => {
-                f.write_str("the Redis adapter must be built inside a Tokio runtime")
-            }
-            RedisAdapterError::ConnectTimeout => f.write_str("could not reach Redis in time"),
-        }
-    }
-}
-
-impl std::error::Error for RedisAdapterError {}
 
 /// The adapter's settings (see the builder's methods for each).
 #[derive(Debug, Clone)]
@@ -190,9 +180,8 @@ impl RedisAdapterBuilder {
     /// Returns at once: Redis is connected in the background (see
     /// [`RedisAdapterFactory::ready`]).
     pub fn build(self) -> Result<RedisAdapterFactory, RedisAdapterError> {
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|e| RedisAdapterError::Url(e.to_string()))?;
-        let rt = tokio::runtime::Handle::try_current().map_err(|_| RedisAdapterError::NoRuntime)?;
+        let client = redis::Client::open(self.url.as_str()).map_err(RedisAdapterError::Url)?;
+        let rt = tokio::runtime::Handle::try_current().map_err(RedisAdapterError::NoRuntime)?;
         let cfg = self.cfg;
         let uid = random_id(6);
         let (pub_tx, pub_rx) = mpsc::channel(cfg.publish_queue);
@@ -854,7 +843,7 @@ impl RedisAdapter {
         let q = cmd.query_async::<(String, usize)>(&mut conn);
         match tokio::time::timeout(self.cfg().command_timeout, q).await {
             Ok(Ok((_, n))) => Ok(n),
-            Ok(Err(e)) => Err(AdapterError::Unavailable(e.to_string())),
+            Ok(Err(e)) => Err(AdapterError::Transport(Cause::new(e))),
             Err(_) => Err(AdapterError::Unavailable("PUBSUB NUMSUB timed out".into())),
         }
     }
@@ -1142,7 +1131,7 @@ impl Drop for RedisAdapter {
 /// Buffer JSON, since these requests are JSON).
 fn server_side_data(packet: &Outgoing, depth: usize) -> Result<Json, AdapterError> {
     let p: WirePacket = codec::packet_from_outgoing(packet, depth)
-        .map_err(|e| AdapterError::Unavailable(e.to_string()))?;
+        .map_err(|e| AdapterError::Encode(Cause::new(e)))?;
     let mut data = p.data;
     codec::inline_buffers(&mut data, &p.attachments, depth);
     Ok(data)

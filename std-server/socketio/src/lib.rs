@@ -59,6 +59,12 @@
 
 pub mod socketio;
 
+/// The workspace README's code blocks (the codec's and the server's),
+/// compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use oxio_engine::{config, service, sync, transport};
 
 /// Engine.IO sessions and the contract the Socket.IO layer builds on

@@ -48,7 +48,7 @@ async fn v2(mode: &'static str) {
         ])
     );
     assert_eq!(args_of("ask-bin"), json!([[3, 2, 1], {"bin": [3, 2, 1]}]));
-    // socket.io 4 answers v2 clients with an object too (protocol.md §4).
+    // socket.io 4 answers v2 clients with an object too (docs/protocol.md §4).
     assert_eq!(
         step(&lines, "nope-refused")["err"],
         json!({"message": "Invalid namespace"})

@@ -1,4 +1,4 @@
-//! The Socket.IO session rules of protocol.md §3.4–3.5 over real
+//! The Socket.IO session rules of docs/protocol.md §3.4–3.5 over real
 //! transports (HTTP long-polling and WebSocket, raw frames, exact bytes):
 //! the CONNECT reply, invalid namespaces, `41`, and every violation that
 //! makes the reference server close the whole connection.

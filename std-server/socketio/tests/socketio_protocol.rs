@@ -1,5 +1,5 @@
 //! Socket.IO session rules through a fake Engine.IO session: connect and
-//! auth, invalid namespaces, middleware, violations (protocol.md §3.4–3.5),
+//! auth, invalid namespaces, middleware, violations (docs/protocol.md §3.4–3.5),
 //! disconnects and their reasons, the connect timeout, and v4 (EIO v3) clients.
 
 use oxio_testkit::fake;
@@ -166,7 +166,7 @@ async fn middleware_runs_in_order_and_sets_extensions() {
     assert_eq!(entries(&seen), [r#"User("ann") 42"#]);
 }
 
-/// protocol.md §3.5 and §3.4: each of these closes the session with
+/// docs/protocol.md §3.5 and §3.4: each of these closes the session with
 /// `parse error`.
 #[tokio::test]
 async fn violations_close_the_session_with_parse_error() {

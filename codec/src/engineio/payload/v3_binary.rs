@@ -1,4 +1,4 @@
-//! The Engine.IO v3 binary ("XHR2") polling payload (protocol.md §2, item 4).
+//! The Engine.IO v3 binary ("XHR2") polling payload (docs/protocol.md §2, item 4).
 //!
 //! Per packet: `<kind><length digits><0xFF><bytes>`, where `kind` is `0x00`
 //! for a string packet (bytes: `<type char><UTF-8 text>`) or `0x01` for a

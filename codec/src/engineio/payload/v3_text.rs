@@ -1,5 +1,5 @@
 //! The Engine.IO v3 text polling payload: `<len>:<packet>` repeated with no
-//! separator (protocol.md §2, items 2 and 3).
+//! separator (docs/protocol.md §2, items 2 and 3).
 //!
 //! `len` is the packet's length in **UTF-16 code units**, JavaScript's
 //! `string.length`: `€` counts 1, `😀` counts 2. Binary packets appear in

@@ -1,5 +1,5 @@
 //! The Engine.IO v4 polling payload: text-form packets joined by the record
-//! separator `0x1E`, with nothing after the last one (protocol.md §1.3).
+//! separator `0x1E`, with nothing after the last one (docs/protocol.md §1.3).
 //!
 //! `4hello\x1ebAQIDBA==` is a text message followed by a binary message.
 //! Splitting is a `memchr` per packet; text packets are not copied or

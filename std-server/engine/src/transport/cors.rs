@@ -1,4 +1,4 @@
-//! CORS headers, as the npm `cors` middleware writes them (protocol.md §1.11).
+//! CORS headers, as the npm `cors` middleware writes them (docs/protocol.md §1.11).
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode};

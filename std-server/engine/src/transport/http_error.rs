@@ -1,4 +1,4 @@
-//! The HTTP error answers of protocol.md §1.10.
+//! The HTTP error answers of docs/protocol.md §1.10.
 
 use bytes::Bytes;
 use core::fmt;
@@ -7,7 +7,7 @@ use http::{header, Response, StatusCode};
 /// Why a request under the engine path is refused, with its Engine.IO error
 /// code. Polling requests get `status()` with the JSON body
 /// `{"code":N,"message":...}`; refused WebSocket upgrades get Node's raw
-/// `400` text answer (protocol.md §1.6).
+/// `400` text answer (docs/protocol.md §1.6).
 ///
 /// ```
 /// use oxio_engine::transport::RequestError;

@@ -3,7 +3,7 @@
 //!
 //! | concept | file |
 //! |---|---|
-//! | the error answers of protocol.md §1.10 ([`RequestError`]) | `http_error.rs` |
+//! | the error answers of docs/protocol.md §1.10 ([`RequestError`]) | `http_error.rs` |
 //! | query parameters | `query.rs` |
 //! | CORS headers and preflight | `cors.rs` |
 //! | session packets ⇄ codec packets | `packets.rs` |

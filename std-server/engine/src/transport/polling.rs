@@ -1,5 +1,5 @@
 //! HTTP long-polling bodies: the GET answer and the POST payload
-//! (protocol.md §1.3, §1.5, §2 items 2–4).
+//! (docs/protocol.md §1.3, §1.5, §2 items 2–4).
 
 use bytes::Bytes;
 use oxio_codec::engineio::payload::{v3_binary, v3_text, v4};

@@ -1,4 +1,4 @@
-//! The Engine.IO query parameters of a request (protocol.md §1.1).
+//! The Engine.IO query parameters of a request (docs/protocol.md §1.1).
 
 /// What the engine reads from a request's query string. Values are taken
 /// raw (session ids and the other values never need percent-encoding); the

@@ -1,5 +1,5 @@
 //! The WebSocket transport: the upgrade request checks (all made before the
-//! 101), the 101 itself, and the task that runs one socket (protocol.md
+//! 101), the 101 itself, and the task that runs one socket (docs/protocol.md
 //! §1.6, §1.8).
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! One Engine.IO session as Socket.IO sees it: binary reassembly, the
 //! namespaces joined, the connect timeout, and the protocol rules of
-//! protocol.md §3.4–3.5 (every violation closes the session with
+//! docs/protocol.md §3.4–3.5 (every violation closes the session with
 //! `parse error`; nothing a client sends panics or touches other clients).
 
 use super::handler::{call_guarded, start};

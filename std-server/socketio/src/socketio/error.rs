@@ -29,7 +29,7 @@ pub enum DisconnectReason {
     /// The transport failed.
     TransportError,
     /// The client broke the protocol (a decode error, or a packet the
-    /// session state forbids: protocol.md §3.4–3.5).
+    /// session state forbids: docs/protocol.md §3.4–3.5).
     ParseError,
     /// The server is stopping.
     ServerShuttingDown,
