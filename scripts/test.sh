@@ -360,6 +360,7 @@ echo "CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
 [ "$QUICK" -eq 0 ] && echo "no_std tests target dir: $NO_STD_TARGET_DIR"
 
 step check "cargo fmt (workspace)" cargo fmt --all -- --check
+step check "layers: dependencies point one way (scripts/check-layers.sh)" scripts/check-layers.sh
 step check "cargo fmt (codec/no-std-tests)" \
     cargo fmt --manifest-path codec/no-std-tests/Cargo.toml -- --check
 step check "cargo fmt (firmware crates)" \

@@ -3,7 +3,6 @@
 //! `cases!` macro), so a failure is reported by name.
 
 #[macro_use]
-#[path = "no_std/mod.rs"]
 mod no_std;
 
 /// The tables the QEMU runner walks are complete: every module has cases,

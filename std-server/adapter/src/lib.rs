@@ -8,7 +8,7 @@
 //! | concept | file |
 //! |---|---|
 //! | the contract: [`Adapter`], [`AdapterFactory`], connection state recovery hooks | `adapter.rs` |
-//! | how an adapter reaches its namespace's local sockets: [`LocalSockets`], [`LocalNamespace`] | `local.rs` |
+//! | how an adapter reaches its namespace's local sockets: [`LocalSockets`], [`LocalNamespace`], the server's packet format ([`Parser`]) | `local.rs` |
 //! | who a broadcast reaches: [`Room`], [`IntoRooms`], [`BroadcastOptions`] | `options.rs` |
 //! | packets: [`Outgoing`] (encoded once, queued as one unit), [`Payload`] (received arguments) | `packet.rs` |
 //! | answers to a broadcast with acks: [`AckCollector`], [`AckEvent`] | `ack.rs` |
@@ -20,6 +20,12 @@
 //! (ids, messages) and the codec, never the Socket.IO layer. The Socket.IO
 //! layer implements [`LocalSockets`] for each namespace and hands the
 //! adapter a [`LocalNamespace`]; an adapter acts on sockets only through it.
+//!
+//! Designed for what comes next: connection state recovery goes through
+//! [`Adapter::persist_session`] and [`Adapter::restore_session`] (defaults:
+//! nothing kept, nothing restored), and a server-wide packet format through
+//! [`LocalSockets::parser`]: an adapter never assumes the JSON text format
+//! of a packet it did not build itself.
 //!
 //! Membership calls (`add_all`, `del`, `del_all`, `socket_rooms`) concern
 //! local sockets and are synchronous. Delivery never waits on a client:
@@ -53,7 +59,7 @@ mod server_side;
 pub use ack::{AckCollector, AckEvent, AckResponse, AckSink, BroadcastAcks};
 pub use adapter::{Adapter, AdapterFactory, BoxFuture, PersistedSession, RestoredSession};
 pub use error::{AckError, AdapterError, Cause, EmitError};
-pub use local::{FoundSocket, LocalNamespace, LocalSockets, RemoteSocketData};
+pub use local::{FoundSocket, LocalNamespace, LocalSockets, Parser, RemoteSocketData};
 pub use memory::{MemoryAdapter, MemoryAdapterFactory};
 pub use options::{BroadcastFlags, BroadcastOptions, IntoRooms, Room};
 pub use oxio_engine::sync;

@@ -39,6 +39,23 @@ pub trait LocalSockets: Send + Sync + 'static {
     /// Hands an event from another node to the namespace's server-side
     /// listeners; returns whether one took it.
     fn server_side_event(&self, event: ServerEvent) -> bool;
+    /// The server's packet format: an adapter builds the packets it hands
+    /// to local sockets (from another node's message) in it.
+    fn parser(&self) -> Parser {
+        Parser::Json
+    }
+}
+
+/// A server's packet format, one per server (chosen in its builder): what
+/// every [`Outgoing`] of its namespaces is encoded in. Only the default
+/// parser exists today; a variant is added per parser (msgpack's
+/// `socket.io-msgpack-parser` is the next), so adapters match on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Parser {
+    /// `socket.io-parser`: a text frame, binary attachments after it.
+    #[default]
+    Json,
 }
 
 /// The adapter's handle on its namespace: the name, and the local sockets
@@ -139,6 +156,14 @@ impl LocalNamespace {
     /// See [`LocalSockets::next_ack_id`].
     pub fn next_ack_id(&self) -> u64 {
         self.sockets.upgrade().map(|s| s.next_ack_id()).unwrap_or(0)
+    }
+
+    /// See [`LocalSockets::parser`] (the default when the namespace is gone).
+    pub fn parser(&self) -> Parser {
+        self.sockets
+            .upgrade()
+            .map(|s| s.parser())
+            .unwrap_or_default()
     }
 
     /// See [`LocalSockets::server_side_event`].

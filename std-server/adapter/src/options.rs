@@ -31,7 +31,7 @@ pub struct BroadcastFlags {
     pub timeout: Option<Duration>,
 }
 
-/// Room arguments: one name (`"a"`, a `String`, a [`Sid`]) or several
+/// Room arguments: one name (`"a"`, a `String`, a [`Sid`](oxio_engine::Sid)) or several
 /// (`["a", "b"]`, a `Vec`, a slice).
 ///
 /// ```

@@ -118,9 +118,9 @@ impl Cookie {
 /// Socket.IO options live on the Socket.IO server, as in Node: the time a
 /// client has to join a namespace after this handshake (Node's
 /// `connectTimeout`) is
-/// [`SocketIoConfig::connect_timeout`](crate::socketio::SocketIoConfig::connect_timeout),
+/// `SocketIoConfig::connect_timeout` (oxio-server),
 /// set with
-/// [`SocketIoBuilder::connect_timeout`](crate::socketio::SocketIoBuilder::connect_timeout).
+/// `SocketIoBuilder::connect_timeout`.
 #[derive(Clone)]
 pub struct EngineConfig {
     /// URL prefix, trailing slash included, matched by prefix as Node does

@@ -176,7 +176,7 @@ impl RedisAdapterBuilder {
     }
 
     /// Starts the connection tasks and returns the factory to give to
-    /// [`SocketIoBuilder::with_adapter`](crate::socketio::SocketIoBuilder::with_adapter).
+    /// `SocketIoBuilder::with_adapter` (oxio-server).
     /// Returns at once: Redis is connected in the background (see
     /// [`RedisAdapterFactory::ready`]).
     pub fn build(self) -> Result<RedisAdapterFactory, RedisAdapterError> {
