@@ -3,7 +3,7 @@
 //! exact statuses, headers and bodies.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 use oxio_server::config::EngineConfig;
@@ -11,42 +11,14 @@ use oxio_server::engine::{CloseReason, Engine, EngineHandler, Message, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// What the handler saw, as short strings: `open`, `text:<t>`, `bin:<hex>`,
-/// `close:<reason>`.
-#[derive(Clone, Default)]
-pub struct Log(Arc<Mutex<Vec<String>>>);
-
-impl Log {
-    pub fn push(&self, s: String) {
-        self.0.lock().unwrap().push(s);
-    }
-    pub fn all(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-    pub fn closes(&self) -> Vec<String> {
-        self.all()
-            .into_iter()
-            .filter(|e| e.starts_with("close:"))
-            .collect()
-    }
-    /// Waits (up to 3 s) until some entry equals `want`.
-    pub async fn wait_for(&self, want: &str) {
-        for _ in 0..300 {
-            if self.all().iter().any(|e| e == want) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("never saw {want:?}; log: {:?}", self.all());
-    }
-}
+pub use crate::Log;
 
 /// Echoes every message and logs.
 pub struct Echo(pub Log);
 
 impl EngineHandler for Echo {
     fn on_open(&self, _session: Session) {
-        self.0.push("open".into());
+        self.0.push("open");
     }
     fn on_message(&self, session: &Session, msg: Message) {
         self.0.push(match &msg {

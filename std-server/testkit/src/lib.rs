@@ -17,6 +17,41 @@ pub mod fake;
 pub mod sio;
 pub mod sio_app;
 
+/// What a handler saw, as short strings (`open`, `text:<t>`, `bin:<hex>`,
+/// `close:<reason>`, or whatever a test's handler pushes).
+#[derive(Clone, Default)]
+pub struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Log {
+    pub fn push(&self, s: impl Into<String>) {
+        self.0.lock().unwrap().push(s.into());
+    }
+    pub fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+    /// Entries starting with `prefix`.
+    pub fn with_prefix(&self, prefix: &str) -> Vec<String> {
+        self.all()
+            .into_iter()
+            .filter(|e| e.starts_with(prefix))
+            .collect()
+    }
+    /// The `close:<reason>` entries.
+    pub fn closes(&self) -> Vec<String> {
+        self.with_prefix("close:")
+    }
+    /// Waits (up to 5 s) until some entry equals `want`.
+    pub async fn wait_for(&self, want: &str) {
+        for _ in 0..500 {
+            if self.all().iter().any(|e| e == want) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("never saw {want:?}; log: {:?}", self.all());
+    }
+}
+
 /// This crate's folder (where `js/` and `py/` are).
 pub fn dir() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -40,35 +40,7 @@ pub fn run<F: std::future::Future<Output = ()> + Send + 'static>(body: F) {
     }
 }
 
-/// What a server-side handler saw, as short strings.
-#[derive(Clone, Default)]
-pub struct Log(Arc<Mutex<Vec<String>>>);
-
-impl Log {
-    pub fn push(&self, s: impl Into<String>) {
-        self.0.lock().unwrap().push(s.into());
-    }
-    pub fn all(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-    /// Entries starting with `prefix`.
-    pub fn with_prefix(&self, prefix: &str) -> Vec<String> {
-        self.all()
-            .into_iter()
-            .filter(|e| e.starts_with(prefix))
-            .collect()
-    }
-    /// Waits (up to 5 s) until some entry equals `want`.
-    pub async fn wait_for(&self, want: &str) {
-        for _ in 0..500 {
-            if self.all().iter().any(|e| e == want) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("never saw {want:?}; log: {:?}", self.all());
-    }
-}
+pub use crate::Log;
 
 /// The engine options of the conformance suites on `/socket.io/`:
 /// ping 300/200, CORS any origin, EIO 3 and 4.
