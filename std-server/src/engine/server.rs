@@ -221,7 +221,23 @@ impl Engine {
             let Some(session) = self.inner.sessions().get(sid).cloned() else {
                 return refuse(RequestError::UnknownSid);
             };
+            // engine.io 6.6.13 `verify()`: the request's revision (`EIO=4`
+            // is 4, anything else 3) must be the session's, whatever
+            // `allow_eio3` says; checked after the transport mismatch,
+            // before any 101. The session is left as it was.
+            let version = crate::engine::SessionHandle::protocol(&*session);
+            let same_version = (q.eio == Some("4")) == (version == Version::V4);
+            // A session the client closed by POST is gone, except to the
+            // polling GET it may have sent concurrently (poll_get answers it).
+            let owed_get =
+                !upgrade && transport == Transport::Polling && req.method() == Method::GET;
+            if !owed_get && session.lock().state.is_tombstone() {
+                return refuse(RequestError::UnknownSid);
+            }
             if upgrade && transport == Transport::WebSocket {
+                if !same_version {
+                    return refuse(RequestError::BadRequest);
+                }
                 return self.upgrade_existing(req, session, refuse);
             }
             let active = session.lock().state.active();
@@ -229,7 +245,7 @@ impl Engine {
                 Transport::Polling => active != Active::Polling,
                 _ => true,
             };
-            if mismatch {
+            if mismatch || !same_version {
                 return refuse(RequestError::BadRequest);
             }
             return match *req.method() {
@@ -414,6 +430,9 @@ impl Engine {
             )
             .await;
             engine.register(&session);
+            if version == Version::V3 {
+                tokio::time::sleep(websocket::V3_OPEN_PACKET_DELAY).await;
+            }
             websocket::run(session, ws, false, write_timeout).await;
         });
         let mut res = websocket::switching_protocols(accept);

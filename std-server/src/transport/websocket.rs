@@ -125,6 +125,21 @@ pub(crate) fn switching_protocols(accept: HeaderValue) -> Response<Bytes> {
     res
 }
 
+/// How long a v3 WebSocket-only session waits, once hyper has flushed the
+/// 101, before it writes its first frame (the open packet).
+///
+/// The engine.io-protocol v3 suite awaits the client's `open` event and only
+/// then listens for the open packet; when the packet reaches the `ws` client
+/// in the same read as the 101, `ws` emits it before that listener exists
+/// and the test hangs (protocol.md, Appendix). The 101 and the frame are
+/// already two writes, but 20-50 µs apart, and a just-started client reads
+/// them together every time. Node writes them ~100 µs apart and loses the
+/// race now and then. A real v3 client (engine.io-client 3.x) sets its
+/// listeners before the socket opens, so this only costs a v3 WebSocket-only
+/// handshake a few milliseconds; v4 suites buffer events, and v4 sessions
+/// do not wait.
+pub(crate) const V3_OPEN_PACKET_DELAY: Duration = Duration::from_millis(5);
+
 /// How much each socket's reader reserves per read (tungstenite's default,
 /// 128 KiB, is allocated up front for every socket: 10 000 idle sockets
 /// would hold 1.3 GB). Larger messages still arrive, in more reads; 4 KiB is
