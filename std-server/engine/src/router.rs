@@ -215,7 +215,23 @@ impl Engine {
             let Some(session) = self.inner.sessions().get(sid).cloned() else {
                 return refuse(RequestError::UnknownSid);
             };
+            // engine.io 6.6.13 `verify()`: the request's revision (`EIO=4`
+            // is 4, anything else 3) must be the session's, whatever
+            // `allow_eio3` says; checked after the transport mismatch,
+            // before any 101. The session is left as it was.
+            let version = session.protocol();
+            let same_version = (q.eio == Some("4")) == (version == Version::V4);
+            // A session the client closed by POST is gone, except to the
+            // polling GET it may have sent concurrently (poll_get answers it).
+            let owed_get =
+                !upgrade && transport == Transport::Polling && req.method() == Method::GET;
+            if !owed_get && session.lock().state.is_tombstone() {
+                return refuse(RequestError::UnknownSid);
+            }
             if upgrade && transport == Transport::WebSocket {
+                if !same_version {
+                    return refuse(RequestError::BadRequest);
+                }
                 return self.upgrade_existing(req, session, refuse);
             }
             let active = session.lock().state.active();
@@ -223,7 +239,7 @@ impl Engine {
                 Transport::Polling => active != Active::Polling,
                 _ => true,
             };
-            if mismatch {
+            if mismatch || !same_version {
                 return refuse(RequestError::BadRequest);
             }
             return match *req.method() {
@@ -396,13 +412,16 @@ impl Engine {
         let (session, _) = self.new_session(parts, sid.clone(), version, b64, Active::WebSocket);
         let engine = self.clone();
         let registered = session.clone();
-        websocket::spawn(
-            on_upgrade,
-            session,
-            false,
-            self.socket_limits(),
-            move || engine.register(&registered),
-        );
+        // See V3_OPEN_PACKET_DELAY: a v3 WebSocket-only session writes its
+        // open packet a moment after the 101.
+        let open_delay = match version {
+            Version::V3 => websocket::V3_OPEN_PACKET_DELAY,
+            Version::V4 => std::time::Duration::ZERO,
+        };
+        let limits = self.socket_limits();
+        websocket::spawn(on_upgrade, session, false, limits, open_delay, move || {
+            engine.register(&registered)
+        });
         let mut res = websocket::switching_protocols(accept);
         self.cookie(sid.as_str(), &mut res);
         res
@@ -435,7 +454,8 @@ impl Engine {
             tracing::error!("WebSocket request without hyper's OnUpgrade extension");
             return refuse(RequestError::BadRequest);
         };
-        websocket::spawn(on_upgrade, session, true, self.socket_limits(), || {});
+        let limits = self.socket_limits();
+        websocket::spawn(on_upgrade, session, true, limits, Default::default(), || {});
         websocket::switching_protocols(accept)
     }
 }

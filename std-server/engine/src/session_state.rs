@@ -101,13 +101,23 @@ enum Heartbeat {
     V3 { deadline: Instant },
 }
 
+/// How long a session closed by a client `1` POSTed while no GET was held
+/// keeps answering its next GET (docs/protocol.md, Appendix): a client may send
+/// that GET and the POST concurrently, and the GET must not lose the race.
+pub(crate) const CLIENT_CLOSE_GRACE_MS: u64 = 1000;
+
 /// The final poll a closed session may still owe the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FinalPoll {
     /// Nothing more to say; the session can be forgotten.
     None,
-    /// The next GET, until `until`, gets the buffered packets then `6`,`1`.
+    /// Server close: the next GET, until `until`, gets the buffered packets
+    /// then `6`,`1`.
     Owed { until: Instant },
+    /// Client close by POST with no GET held: the next GET, until `until`,
+    /// gets the `6` a held GET would have got; any other request is refused
+    /// as for an unknown sid (a tombstone).
+    Tombstone { until: Instant },
 }
 
 /// Lifecycle.
@@ -297,6 +307,18 @@ impl SessionState {
         self
     }
 
+    /// Whether the session is a tombstone: closed by the client with a POST
+    /// while no GET was held, still owing its next GET a `6`. Requests
+    /// other than that GET are refused as for an unknown sid.
+    pub(crate) fn is_tombstone(&self) -> bool {
+        matches!(
+            self.life,
+            Life::Closed {
+                final_poll: FinalPoll::Tombstone { .. }
+            }
+        )
+    }
+
     /// Whether a WebSocket is probing (an upgrade is in progress).
     pub(crate) fn is_probing(&self) -> bool {
         self.probe != Probe::None
@@ -336,6 +358,14 @@ impl SessionState {
     /// A polling GET arrived.
     pub(crate) fn handle_get(&mut self, now: Instant) -> GetOutcome {
         match self.life {
+            Life::Closed {
+                final_poll: FinalPoll::Tombstone { until },
+            } if !self.poll_pending && now <= until => {
+                self.life = Life::Closed {
+                    final_poll: FinalPoll::None,
+                };
+                return GetOutcome::Respond(vec![OutPacket::Noop]);
+            }
             Life::Closed {
                 final_poll: FinalPoll::Owed { until },
             } if !self.poll_pending && now <= until => {
@@ -539,8 +569,18 @@ impl SessionState {
                 }
             },
             InPacket::Close => {
-                // docs/protocol.md §1.9: a pending GET gets `6`, then the session closes.
+                // docs/protocol.md §1.9: a pending GET gets `6`, then the
+                // session closes. With no GET held, the next one still gets
+                // its `6` within the grace period (docs/protocol.md, Appendix).
+                let held = self.poll_pending;
                 self.close_with(CloseReason::TransportClose, now, vec![OutPacket::Noop]);
+                if channel == Channel::Polling && !held {
+                    self.life = Life::Closed {
+                        final_poll: FinalPoll::Tombstone {
+                            until: now + CLIENT_CLOSE_GRACE_MS,
+                        },
+                    };
+                }
                 Verdict::Stop
             }
             InPacket::Open | InPacket::Upgrade | InPacket::Noop => Verdict::Continue,
@@ -636,7 +676,7 @@ impl SessionState {
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         match self.life {
             Life::Closed {
-                final_poll: FinalPoll::Owed { until },
+                final_poll: FinalPoll::Owed { until } | FinalPoll::Tombstone { until },
             } => {
                 if now >= until {
                     self.life = Life::Closed {
@@ -693,7 +733,7 @@ impl SessionState {
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         match self.life {
             Life::Closed {
-                final_poll: FinalPoll::Owed { until },
+                final_poll: FinalPoll::Owed { until } | FinalPoll::Tombstone { until },
             } => return Some(until),
             Life::Closed { .. } => return None,
             Life::Open => {}
@@ -969,6 +1009,67 @@ mod tests {
         let v = s.handle_packet(Channel::Polling, false, InPacket::Close, at(2));
         assert_eq!(v, Verdict::Stop);
         assert_eq!(s.take_poll_response(), Some(vec![OutPacket::Noop]));
+        assert_eq!(events(&mut s), [Event::Closed(CloseReason::TransportClose)]);
+    }
+
+    #[test]
+    fn client_close_by_post_with_held_get_leaves_no_tombstone() {
+        let mut s = polling(Version::V4);
+        assert_eq!(s.handle_get(at(1)), GetOutcome::Wait);
+        s.handle_packet(Channel::Polling, false, InPacket::Close, at(2));
+        assert!(!s.is_tombstone());
+        assert_eq!(s.take_poll_response(), Some(vec![OutPacket::Noop]));
+        assert!(s.is_finished());
+        assert_eq!(s.handle_get(at(3)), GetOutcome::Gone);
+    }
+
+    #[test]
+    fn client_close_by_post_without_get_answers_the_next_get_once() {
+        // protocol.md, Appendix: the suites send the GET and the POST `1`
+        // concurrently; the POST may be handled first.
+        for version in [Version::V4, Version::V3] {
+            let mut s = polling(version);
+            s.send(text("dropped")).unwrap();
+            let v = s.handle_packet(Channel::Polling, false, InPacket::Close, at(10));
+            assert_eq!(v, Verdict::Stop);
+            assert_eq!(events(&mut s), [Event::Closed(CloseReason::TransportClose)]);
+            assert!(!s.is_open());
+            assert!(s.is_tombstone());
+            assert!(!s.is_finished());
+            assert_eq!(s.send(text("late")), Err(SendError::Closed));
+            assert_eq!(s.poll_timeout(), Some(at(10 + CLIENT_CLOSE_GRACE_MS)));
+            s.handle_timeout(at(9 + CLIENT_CLOSE_GRACE_MS));
+            assert!(s.is_tombstone());
+            assert_eq!(
+                s.handle_get(at(9 + CLIENT_CLOSE_GRACE_MS)),
+                GetOutcome::Respond(vec![OutPacket::Noop])
+            );
+            assert!(!s.is_tombstone());
+            assert!(s.is_finished());
+            assert_eq!(s.poll_timeout(), None);
+            assert_eq!(s.handle_get(at(11)), GetOutcome::Gone);
+        }
+    }
+
+    #[test]
+    fn client_close_tombstone_expires_after_the_grace_period() {
+        let mut s = polling(Version::V4);
+        s.handle_packet(Channel::Polling, false, InPacket::Close, at(10));
+        s.handle_timeout(at(10 + CLIENT_CLOSE_GRACE_MS));
+        assert!(!s.is_tombstone());
+        assert!(s.is_finished());
+        assert_eq!(
+            s.handle_get(at(10 + CLIENT_CLOSE_GRACE_MS)),
+            GetOutcome::Gone
+        );
+    }
+
+    #[test]
+    fn client_close_on_websocket_leaves_no_tombstone() {
+        let json = Utf8Bytes::from("{}");
+        let mut s = SessionState::new(Version::V4, Active::WebSocket, json, T, 4, at(0));
+        s.handle_packet(Channel::WebSocket, false, InPacket::Close, at(1));
+        assert!(!s.is_tombstone());
         assert_eq!(events(&mut s), [Event::Closed(CloseReason::TransportClose)]);
     }
 

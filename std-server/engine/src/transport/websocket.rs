@@ -126,6 +126,21 @@ pub(crate) fn switching_protocols(accept: HeaderValue) -> Response<Bytes> {
     res
 }
 
+/// How long a v3 WebSocket-only session waits, once hyper has flushed the
+/// 101, before it writes its first frame (the open packet).
+///
+/// The engine.io-protocol v3 suite awaits the client's `open` event and only
+/// then listens for the open packet; when the packet reaches the `ws` client
+/// in the same read as the 101, `ws` emits it before that listener exists
+/// and the test hangs (docs/protocol.md, Appendix). The 101 and the frame are
+/// already two writes, but 20-50 µs apart, and a just-started client reads
+/// them together every time. Node writes them ~100 µs apart and loses the
+/// race now and then. A real v3 client (engine.io-client 3.x) sets its
+/// listeners before the socket opens, so this only costs a v3 WebSocket-only
+/// handshake a few milliseconds; v4 suites buffer events, and v4 sessions
+/// do not wait.
+pub(crate) const V3_OPEN_PACKET_DELAY: Duration = Duration::from_millis(5);
+
 /// How much each socket's reader reserves per read (tungstenite's default,
 /// 128 KiB, is allocated up front for every socket: 10 000 idle sockets
 /// would hold 1.3 GB). Larger messages still arrive, in more reads; 4 KiB is
@@ -154,14 +169,16 @@ pub(crate) struct Limits {
 
 /// Spawns the task of one WebSocket once hyper has switched protocols:
 /// wraps the connection, calls `on_ready` (a new session registers itself
-/// there, so no request can find it before its socket exists), then runs
-/// the socket ([`run`]) for `session`, as its transport or, with
+/// there, so no request can find it before its socket exists), waits
+/// `first_write_delay` (see [`V3_OPEN_PACKET_DELAY`]; zero otherwise), then
+/// runs the socket ([`run`]) for `session`, as its transport or, with
 /// `probing`, as the probe of an upgrade.
 pub(crate) fn spawn(
     on_upgrade: hyper::upgrade::OnUpgrade,
     session: Arc<SessionShared>,
     probing: bool,
     limits: Limits,
+    first_write_delay: Duration,
     on_ready: impl FnOnce() + Send + 'static,
 ) {
     tokio::spawn(async move {
@@ -179,6 +196,9 @@ pub(crate) fn spawn(
         )
         .await;
         on_ready();
+        if !first_write_delay.is_zero() {
+            tokio::time::sleep(first_write_delay).await;
+        }
         run(session, ws, probing, limits.write_timeout).await;
     });
 }
