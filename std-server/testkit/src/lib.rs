@@ -7,6 +7,7 @@
 //! | [`sio`] | an in-process Socket.IO server, raw WebSocket and polling clients, the Node and Python client runners |
 //! | [`sio_app`] | the interop app the real clients talk to |
 //! | [`fake`] | a fake Engine.IO session to drive the Socket.IO layer without a network |
+//! | [`stress`] | the concurrent-emit tests' binary events and a client that reassembles and checks every packet |
 //!
 //! The npm and PyPI packages of the interop clients live beside this
 //! crate (`js/`, `py/`); `scripts/test.sh` installs them.
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod fake;
 pub mod sio;
 pub mod sio_app;
+pub mod stress;
 
 /// What a handler saw, as short strings (`open`, `text:<t>`, `bin:<hex>`,
 /// `close:<reason>`, or whatever a test's handler pushes).

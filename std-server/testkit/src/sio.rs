@@ -42,6 +42,31 @@ pub fn run<F: std::future::Future<Output = ()> + Send + 'static>(body: F) {
 
 pub use crate::Log;
 
+/// Like [`run`], on a multi-thread runtime with `workers` worker threads
+/// (32 MB stacks): for tests where server tasks must really run at the
+/// same time, such as emits to one socket from several threads.
+pub fn run_multi_thread<F: std::future::Future<Output = ()> + Send + 'static>(
+    workers: usize,
+    body: F,
+) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_stack_size(32 << 20)
+        .enable_all()
+        .build()
+        .unwrap();
+    // The body runs as a task (on a worker), not on this thread's stack.
+    let task = rt.spawn(body);
+    let result = rt.block_on(task);
+    rt.shutdown_timeout(Duration::from_secs(5));
+    if let Err(e) = result {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test body cancelled: {e}"),
+        }
+    }
+}
+
 /// The engine options of the conformance suites on `/socket.io/`:
 /// ping 300/200, CORS any origin, EIO 3 and 4.
 pub fn sio_config() -> EngineConfig {

@@ -179,6 +179,16 @@ impl RustNode {
         redis_url: &str,
         configure: impl FnOnce(RedisAdapterBuilder) -> RedisAdapterBuilder,
     ) -> RustNode {
+        RustNode::start_with_engine(name, redis_url, configure, sio_support::sio_config()).await
+    }
+
+    /// Like [`RustNode::start_with`], with its own engine options.
+    pub async fn start_with_engine(
+        name: &'static str,
+        redis_url: &str,
+        configure: impl FnOnce(RedisAdapterBuilder) -> RedisAdapterBuilder,
+        engine: oxio_server::config::EngineConfig,
+    ) -> RustNode {
         if let Ok(filter) = std::env::var("OXIO_TEST_LOG") {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
@@ -232,7 +242,7 @@ impl RustNode {
             s2.push(json!({"server_side": arg, "ack": ev.wants_ack()}));
             let _ = ev.ack(&format!("{name}:{arg}"));
         });
-        let server = sio_support::start(sio_support::sio_config(), sio).await;
+        let server = sio_support::start(engine, sio).await;
         RustNode {
             name,
             server,
