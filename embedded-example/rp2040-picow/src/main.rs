@@ -34,17 +34,10 @@ use oxio_codec::client::Config;
 use static_cell::StaticCell;
 use {defmt_rtt as _, panic_probe as _};
 
-const fn or(v: Option<&'static str>, default: &'static str) -> &'static str {
-    match v {
-        Some(s) => s,
-        None => default,
-    }
-}
-
-const WIFI_SSID: &str = or(option_env!("WIFI_SSID"), "oxio");
-const WIFI_PASSWORD: &str = or(option_env!("WIFI_PASSWORD"), "oxio-password");
-const SERVER_URL: &str = or(option_env!("SERVER_URL"), "http://192.168.1.10:3000");
-const DEVICE_NAME: &str = or(option_env!("DEVICE_NAME"), "picow");
+const WIFI_SSID: &str = device::env_or(option_env!("WIFI_SSID"), "oxio");
+const WIFI_PASSWORD: &str = device::env_or(option_env!("WIFI_PASSWORD"), "oxio-password");
+const SERVER_URL: &str = device::env_or(option_env!("SERVER_URL"), "http://192.168.1.10:3000");
+const DEVICE_NAME: &str = device::env_or(option_env!("DEVICE_NAME"), "picow");
 
 // cyw43's `join` copies these into 32- and 64-byte arrays (and panics if
 // they are longer): refuse them at build time instead.
@@ -152,12 +145,32 @@ fn log(report: Report<'_>) {
         Report::Connected => info!("connected to {}", SERVER_URL),
         Report::ConnectError(m) => warn!("refused: {}", m),
         Report::Disconnected(r) => warn!("disconnected: {}", r.as_str()),
-        Report::Reconnecting { attempt, delay_ms } => {
-            info!("reconnecting (attempt {}) in {} ms", attempt, delay_ms)
-        }
+        Report::Reconnecting {
+            attempt,
+            delay_ms,
+            error,
+        } => match error {
+            Some(e) => warn!(
+                "reconnecting (attempt {}) in {} ms after error: {}",
+                attempt, delay_ms, e
+            ),
+            None => info!("reconnecting (attempt {}) in {} ms", attempt, delay_ms),
+        },
         Report::ServerLost => warn!("server lost"),
-        Report::SensorAcked(t) => info!("sensor {} C acknowledged", t),
-        Report::SensorFailed(e) => warn!("sensor not acknowledged: {}", e),
+        Report::SensorAcked(r) => info!(
+            "sensor {} C acknowledged (uptime_ms {})",
+            r.temp_c, r.uptime_ms
+        ),
+        Report::SensorBuffered(r) => info!(
+            "sensor {} C buffered offline (uptime_ms {})",
+            r.temp_c, r.uptime_ms
+        ),
+        Report::SensorFailed(e) => warn!("sensor reading not delivered: {}", e),
+        Report::BinarySent(ack) => info!(
+            "calibration acknowledged: ok {}, {} bytes",
+            ack.ok, ack.size
+        ),
+        Report::BinaryFailed(e) => warn!("calibration not acknowledged: {}", e),
         Report::Led(on) => info!("led {}", on),
         Report::Ignored => {}
         Report::Failed(e) => warn!("error: {}", e),
