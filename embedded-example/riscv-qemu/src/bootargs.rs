@@ -68,7 +68,7 @@ pub fn bootargs(blob: &[u8]) -> Option<&str> {
 
 /// The device tree QEMU left at `address` (`a1` at reset), as bytes.
 pub fn device_tree(address: usize) -> Option<&'static [u8]> {
-    if address == 0 || address % 8 != 0 {
+    if address == 0 || !address.is_multiple_of(8) {
         return None;
     }
     // SAFETY: QEMU's reset code passes the address of the device tree it

@@ -160,8 +160,15 @@ async fn app(spawner: Spawner, settings: Settings) {
     // handlers may run from here on.
     unsafe { riscv::interrupt::enable() };
     info!(
-        "virtio-net MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
+        "virtio-net MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, DMA pool {} of {} pages",
+        mac[0],
+        mac[1],
+        mac[2],
+        mac[3],
+        mac[4],
+        mac[5],
+        VirtioNet::dma_pages_used(),
+        virtio_net::POOL_PAGES
     );
 
     static RESOURCES: StaticCell<StackResources<4>> = StaticCell::new();

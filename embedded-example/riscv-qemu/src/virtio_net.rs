@@ -42,9 +42,10 @@ const RX_SLOTS: usize = 4;
 const RX_LEN: usize = 1536;
 /// The largest frame sent (Ethernet header + 1500 bytes of IP).
 const MTU: usize = 1514;
-/// Pages of the DMA pool: two virtqueues of 16 entries take 2 pages each
-/// (modern virtio-mmio: descriptors + driver area, device area).
-const POOL_PAGES: usize = 6;
+/// Pages of the DMA pool: each of the two 16-entry virtqueues takes two
+/// (descriptors + driver area, then device area; the legacy layout needs
+/// the same two, contiguous). The boot log prints the use.
+pub const POOL_PAGES: usize = 4;
 
 type Net = VirtIONetRaw<StaticHal, MmioTransport<'static>, QUEUE>;
 
@@ -188,6 +189,11 @@ impl VirtioNet {
             });
         }
         Err(ProbeError::NotFound)
+    }
+
+    /// Pages of the DMA pool in use.
+    pub fn dma_pages_used() -> usize {
+        POOL_USED.load(Ordering::Relaxed)
     }
 
     /// The NIC's MAC address.
