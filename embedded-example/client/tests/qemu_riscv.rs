@@ -31,7 +31,8 @@
 //! `riscv32imc-unknown-none-elf` Rust target and the `oxio-server` binary
 //! (built here with `cargo build --bin oxio-server` when missing). Without
 //! QEMU the tests print a notice and pass, unless `OXIO_REQUIRE_QEMU=1`
-//! (set by scripts/test.sh): then they fail. The firmware is built here
+//! (set by scripts/test.sh): then they fail. `OXIO_SKIP_QEMU=1` (set by
+//! `scripts/test.sh --quick`) skips them. The firmware is built here
 //! (`cargo build --release --locked` in its folder) into
 //! `OXIO_FW_RISCV_TARGET` (default `~/.cache/oxio/target-fw-riscv`); a
 //! failing test prints the board's UART log.
@@ -70,7 +71,12 @@ fn cargo() -> String {
 }
 
 /// Whether QEMU is there; skips loudly, or fails under `OXIO_REQUIRE_QEMU=1`.
+/// `OXIO_SKIP_QEMU=1` (scripts/test.sh --quick) skips them anyway.
 fn qemu_ready() -> bool {
+    if std::env::var("OXIO_SKIP_QEMU").is_ok_and(|v| v == "1") {
+        eprintln!("\n!!! SKIPPING the QEMU RISC-V firmware tests: OXIO_SKIP_QEMU=1 !!!\n");
+        return false;
+    }
     if Command::new(QEMU).arg("--version").output().is_ok() {
         return true;
     }
