@@ -409,6 +409,75 @@ mod tests {
     }
 
     #[test]
+    fn calibration_is_every_byte_once_in_order() {
+        assert!(CALIBRATION
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| usize::from(b) == i));
+    }
+
+    /// The QEMU device tests read these lines from the board's UART.
+    #[test]
+    fn reports_read_as_log_lines() {
+        let reading = Reading {
+            device: "d",
+            temp_c: 21.5,
+            uptime_ms: 1500,
+        };
+        let error = Error::FrameTooLarge {
+            len: 1 << 40,
+            capacity: 4096,
+        };
+        let cases = [
+            (Report::Connected, "connected"),
+            (
+                Report::SensorAcked(reading),
+                "sensor 21.5 C acknowledged (uptime_ms 1500)",
+            ),
+            (
+                Report::SensorBuffered(reading),
+                "sensor 21.5 C buffered offline (uptime_ms 1500)",
+            ),
+            (
+                Report::BinarySent(BinaryAck {
+                    ok: true,
+                    size: 256,
+                }),
+                "calibration acknowledged: ok true, 256 bytes",
+            ),
+            (Report::Led(false), "led off"),
+            (
+                Report::Reconnecting {
+                    attempt: 2,
+                    delay_ms: 1966,
+                    error: Some(&error),
+                },
+                "reconnecting (attempt 2) in 1966 ms after error: frame of 1099511627776 bytes \
+                 exceeds the 4096-byte receive buffer (FrameTooLarge { len: 1099511627776, \
+                 capacity: 4096 })",
+            ),
+            (
+                Report::Reconnecting {
+                    attempt: 1,
+                    delay_ms: 900,
+                    error: None,
+                },
+                "reconnecting (attempt 1) in 900 ms",
+            ),
+        ];
+        for (report, line) in cases {
+            assert_eq!(std::format!("{report}"), line);
+        }
+        assert!(Report::Reconnecting {
+            attempt: 1,
+            delay_ms: 1,
+            error: None
+        }
+        .is_problem());
+        assert!(!Report::SensorBuffered(reading).is_problem());
+    }
+
+    #[test]
     fn wifi_backoff_stays_in_range_for_any_input() {
         for failures in (0..40).chain([u32::MAX - 1, u32::MAX]) {
             for random in [0, 1, 499, 12_345, u32::MAX / 2, u32::MAX] {

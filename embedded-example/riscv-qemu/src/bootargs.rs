@@ -72,7 +72,7 @@ pub fn device_tree(address: usize) -> Option<&'static [u8]> {
         return None;
     }
     // SAFETY: QEMU's reset code passes the address of the device tree it
-    // placed at the top of RAM, outside this image's 1 MiB; nothing writes
+    // placed at the top of RAM, outside this image's 512 KiB; nothing writes
     // it. The header's first 8 bytes (magic, total size) are read first.
     let header = unsafe { core::slice::from_raw_parts(address as *const u8, 8) };
     if be32(header, 0)? != FDT_MAGIC {
