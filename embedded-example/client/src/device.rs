@@ -211,6 +211,56 @@ impl fmt::Display for Report<'_> {
     }
 }
 
+/// The same lines for defmt (the Pico W's log), without `core::fmt`.
+#[cfg(feature = "defmt")]
+impl defmt::Format for Report<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            Report::Connected => defmt::write!(f, "connected"),
+            Report::ConnectError(m) => defmt::write!(f, "refused: {}", m),
+            Report::Disconnected(r) => defmt::write!(f, "disconnected: {}", r.as_str()),
+            Report::Reconnecting {
+                attempt,
+                delay_ms,
+                error,
+            } => match error {
+                Some(e) => defmt::write!(
+                    f,
+                    "reconnecting (attempt {}) in {} ms after error: {}",
+                    attempt,
+                    delay_ms,
+                    e
+                ),
+                None => defmt::write!(f, "reconnecting (attempt {}) in {} ms", attempt, delay_ms),
+            },
+            Report::ServerLost => defmt::write!(f, "server lost"),
+            Report::SensorAcked(r) => defmt::write!(
+                f,
+                "sensor {} C acknowledged (uptime_ms {})",
+                r.temp_c,
+                r.uptime_ms
+            ),
+            Report::SensorBuffered(r) => defmt::write!(
+                f,
+                "sensor {} C buffered offline (uptime_ms {})",
+                r.temp_c,
+                r.uptime_ms
+            ),
+            Report::SensorFailed(e) => defmt::write!(f, "sensor reading not delivered: {}", e),
+            Report::BinarySent(ack) => defmt::write!(
+                f,
+                "calibration acknowledged: ok {}, {} bytes",
+                ack.ok,
+                ack.size
+            ),
+            Report::BinaryFailed(e) => defmt::write!(f, "calibration not acknowledged: {}", e),
+            Report::Led(on) => defmt::write!(f, "led {}", if *on { "on" } else { "off" }),
+            Report::Ignored => defmt::write!(f, "ignored an event"),
+            Report::Failed(e) => defmt::write!(f, "error: {}", e),
+        }
+    }
+}
+
 /// What to do after an event, with the client's borrow released.
 enum Next {
     Tick,

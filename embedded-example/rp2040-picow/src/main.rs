@@ -142,38 +142,9 @@ impl Thermometer for InternalSensor {
 
 fn log(report: Report<'_>) {
     match report {
-        Report::Connected => info!("connected to {}", SERVER_URL),
-        Report::ConnectError(m) => warn!("refused: {}", m),
-        Report::Disconnected(r) => warn!("disconnected: {}", r.as_str()),
-        Report::Reconnecting {
-            attempt,
-            delay_ms,
-            error,
-        } => match error {
-            Some(e) => warn!(
-                "reconnecting (attempt {}) in {} ms after error: {}",
-                attempt, delay_ms, e
-            ),
-            None => info!("reconnecting (attempt {}) in {} ms", attempt, delay_ms),
-        },
-        Report::ServerLost => warn!("server lost"),
-        Report::SensorAcked(r) => info!(
-            "sensor {} C acknowledged (uptime_ms {})",
-            r.temp_c, r.uptime_ms
-        ),
-        Report::SensorBuffered(r) => info!(
-            "sensor {} C buffered offline (uptime_ms {})",
-            r.temp_c, r.uptime_ms
-        ),
-        Report::SensorFailed(e) => warn!("sensor reading not delivered: {}", e),
-        Report::BinarySent(ack) => info!(
-            "calibration acknowledged: ok {}, {} bytes",
-            ack.ok, ack.size
-        ),
-        Report::BinaryFailed(e) => warn!("calibration not acknowledged: {}", e),
-        Report::Led(on) => info!("led {}", on),
         Report::Ignored => {}
-        Report::Failed(e) => warn!("error: {}", e),
+        r if r.is_problem() => warn!("{}", r),
+        r => info!("{}", r),
     }
 }
 
