@@ -20,7 +20,10 @@
 //! DHCP to the board (10.0.2.15) and turns the board's TCP connections to
 //! 10.0.2.2 into connections from the QEMU process to 127.0.0.1 on the
 //! host; the servers listen on 127.0.0.1. No TAP device, no root, and no
-//! packet leaves the machine.
+//! packet leaves the machine: the firmware talks to QEMU's own DHCP server
+//! and to 10.0.2.2 only (its URL holds an address, so no DNS query either).
+//! (`-netdev user,restrict=on` would cut off 10.0.2.2 as well, so it is not
+//! used.)
 //!
 //! **Port.** Each test picks a free port (the server's `--port 0`, or a
 //! listener on port 0) and hands it to the firmware at boot on the kernel
