@@ -299,11 +299,11 @@ pub fn wifi_backoff_ms(failures: u32, random: u32) -> u32 {
 }
 
 /// Runs the device forever: `period` between readings, acks awaited up to
-/// `period`, readings buffered while disconnected, [`CALIBRATION`] sent
-/// on every connection, reconnection with the session's backoff. Returns only if the
-/// first `connect("/")` is refused by the session itself (a configuration
-/// error such as a name too long for the CONNECT frame); network and
-/// server errors never end it.
+/// `period`, readings buffered while disconnected, [`CALIBRATION`] sent on
+/// every connection, reconnection with the session's backoff. Returns only
+/// if the first `connect("/")` is refused by the session itself (a
+/// configuration error such as a name too long for the CONNECT frame);
+/// network and server errors never end it.
 pub async fn run<C, R, const RX: usize, const TX: usize, const INBOX: usize>(
     client: &mut Client<'_, C, R, RX, TX, INBOX>,
     name: &str,
