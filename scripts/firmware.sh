@@ -1,29 +1,23 @@
 #!/usr/bin/env bash
-# Builds the two firmware examples in release (each its own workspace and
-# target dir) and prints their flash / static RAM, plus what oxio-client
-# itself takes inside the Pico W image (code of oxio_client + oxio_codec
-# symbols, and the Client value in .bss).
+# Builds the three firmware examples in release (each its own workspace and
+# target dir): Pico W, ESP32-C3 and the QEMU RISC-V board; prints their
+# flash / static RAM, plus what oxio-client itself takes inside the Pico W
+# image (code of oxio_client + oxio_codec symbols, and the Client value in
+# .bss).
 #
 # Needs: rustup targets thumbv6m-none-eabi and riscv32imc-unknown-none-elf,
-# the llvm-tools component (llvm-size, llvm-nm), python3, and
-# CYW43_FIRMWARE_DIR (the Pico W Wi-Fi blobs; default ../shared/firmware/cyw43 next to
-# the clone, else /work/shared/firmware/cyw43).
+# the llvm-tools component (llvm-size, llvm-nm), python3, and the Pico W
+# Wi-Fi blobs (not committed): CYW43_FIRMWARE_DIR, or else the folder
+# shared/firmware/cyw43 beside the clone.
+#
+# Target dirs: OXIO_FW_PICOW_TARGET (~/.cache/oxio-fw-picow),
+# OXIO_FW_ESP32C3_TARGET (~/.cache/oxio-fw-esp32c3), OXIO_FW_RISCV_TARGET
+# (~/.cache/oxio/target-fw-riscv, shared with the QEMU device tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-# Unset: the first of the clone's sibling shared/ folder and the machine's
-# /work/shared that holds the blobs (they are not committed).
-if [ -z "${CYW43_FIRMWARE_DIR:-}" ]; then
-    for dir in "$root/../shared/firmware/cyw43" /work/shared/firmware/cyw43; do
-        if [ -f "$dir/43439A0.bin" ]; then
-            CYW43_FIRMWARE_DIR="$dir"
-            break
-        fi
-    done
-    : "${CYW43_FIRMWARE_DIR:=$root/../shared/firmware/cyw43}"
-fi
-export CYW43_FIRMWARE_DIR
+export CYW43_FIRMWARE_DIR="${CYW43_FIRMWARE_DIR:-$root/../shared/firmware/cyw43}"
 if [ ! -f "$CYW43_FIRMWARE_DIR/43439A0.bin" ]; then
     echo "firmware.sh: CYW43_FIRMWARE_DIR=$CYW43_FIRMWARE_DIR has no 43439A0.bin (Pico W Wi-Fi blobs)" >&2
     exit 1
@@ -40,6 +34,7 @@ done
 
 picow_target=${OXIO_FW_PICOW_TARGET:-$HOME/.cache/oxio-fw-picow}
 esp_target=${OXIO_FW_ESP32C3_TARGET:-$HOME/.cache/oxio-fw-esp32c3}
+riscv_target=${OXIO_FW_RISCV_TARGET:-$HOME/.cache/oxio/target-fw-riscv}
 
 build() { # dir target_dir
     local start=$SECONDS
@@ -49,13 +44,15 @@ build() { # dir target_dir
 
 build rp2040-picow "$picow_target"
 build esp32c3 "$esp_target"
+build riscv-qemu "$riscv_target"
 
 picow_elf="$picow_target/thumbv6m-none-eabi/release/oxio-picow"
 esp_elf="$esp_target/riscv32imc-unknown-none-elf/release/oxio-esp32c3"
+riscv_elf="$riscv_target/riscv32imc-unknown-none-elf/release/oxio-riscv-qemu"
 
-python3 - "$tools" "$picow_elf" "$esp_elf" <<'PY'
+python3 - "$tools" "$picow_elf" "$esp_elf" "$riscv_elf" <<'PY'
 import subprocess, sys
-tools, picow, esp = sys.argv[1:4]
+tools, picow, esp, riscv = sys.argv[1:5]
 
 def sections(elf):
     out = subprocess.run([f"{tools}/llvm-size", "-A", elf], capture_output=True, text=True, check=True).stdout
@@ -106,4 +103,13 @@ flash = total(e, [".text", ".rodata", ".rodata.wifi", ".trap", ".rwtext", ".rwte
 dram = total(e, [".data", ".data.wifi", ".bss"])
 iram = total(e, [".trap", ".rwtext", ".rwtext.wifi"])
 print(f"   flash ~{flash} B ({flash/1024:.1f} KiB); static DRAM {dram} B ({dram/1024:.1f} KiB, includes the 36 KiB Wi-Fi heap); IRAM code {iram} B")
+
+r = sections(riscv)
+print("\n== QEMU virt RISC-V (riscv32imc-unknown-none-elf, release, fat LTO, opt-level s): llvm-size -A")
+for n in [".text", ".init.rust", ".rodata", ".eh_frame", ".data", ".bss"]:
+    print(f"   {n:14} {r.get(n, 0):>9}")
+flash = total(r, [".text", ".init.rust", ".rodata", ".eh_frame", ".data"])
+ram = total(r, [".data", ".bss"])
+print(f"   flash (what a board would keep in flash; QEMU runs it from RAM) {flash} B ({flash/1024:.1f} KiB);"
+      f" static RAM {ram} B ({ram/1024:.1f} KiB, includes the 16 KiB virtio DMA pool)")
 PY

@@ -3,7 +3,8 @@
 # test of the project. Usage:
 #
 #   scripts/test.sh            everything (what CI runs)
-#   scripts/test.sh --quick    skip the no_std cross builds, the QEMU run
+#   scripts/test.sh --quick    skip the no_std cross builds, the QEMU runs
+#                              (codec cases, the RISC-V device firmware)
 #                              and the fuzz smoke run
 #
 # Every step runs even when an earlier one failed, so one run shows all
@@ -26,6 +27,9 @@
 #   OXIO_FUZZ_SMOKE_SECS     seconds per fuzz target in the smoke run (default 25)
 #   OXIO_FUZZ_TARGET_DIR     builds of the fuzz crate, its own workspace
 #                            (default "$CARGO_TARGET_DIR-fuzz")
+#   OXIO_FW_RISCV_TARGET     builds of the QEMU RISC-V device firmware, its
+#                            own workspace (default ~/.cache/oxio/target-fw-riscv;
+#                            scripts/firmware.sh uses the same)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,6 +55,15 @@ NO_STD_TARGET_DIR="${OXIO_NO_STD_TARGET_DIR:-$CARGO_TARGET_DIR-no-std-tests}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Interop tests fail (instead of skipping) when their npm packages are missing.
 export OXIO_REQUIRE_NODE=1
+# The device firmware on the emulated RISC-V board (oxio-client's
+# tests/qemu_riscv.rs): required in a full run (QEMU is installed below),
+# skipped by --quick (which installs neither QEMU nor the riscv target).
+export OXIO_FW_RISCV_TARGET="${OXIO_FW_RISCV_TARGET:-$HOME/.cache/oxio/target-fw-riscv}"
+if [ "$QUICK" -eq 0 ]; then
+    export OXIO_REQUIRE_QEMU=1
+else
+    export OXIO_SKIP_QEMU=1
+fi
 # A hung test must fail the run, not hang CI: limits for one `cargo test`
 # step (build included) and for the QEMU run (after its build).
 TEST_TIMEOUT_SECS="${OXIO_TEST_TIMEOUT_SECS:-1200}"
@@ -150,6 +163,11 @@ install_qemu_system_arm() {
             die "qemu-system-arm is still not on PATH after installing it"
     fi
     echo "qemu: $(qemu-system-arm --version | head -n 1)"
+}
+
+# The RISC-V `virt` board for the device firmware tests.
+install_qemu_system_riscv() {
+    apt_program qemu-system-riscv32 qemu-system-misc
 }
 
 # Debian programs the tests start themselves on 127.0.0.1: headless Chromium
@@ -254,6 +272,7 @@ install_all() {
     if [ "$QUICK" -eq 0 ]; then
         install_rust_targets
         install_qemu_system_arm
+        install_qemu_system_riscv
         install_cargo_fuzz
     fi
 }
@@ -338,6 +357,11 @@ in_no_std_tests() {
     (cd "$ROOT/codec/no-std-tests" && CARGO_TARGET_DIR="$NO_STD_TARGET_DIR" "$@")
 }
 
+# The QEMU RISC-V firmware: its own workspace and .cargo/config.toml.
+in_riscv_qemu() {
+    (cd "$ROOT/embedded-example/riscv-qemu" && CARGO_TARGET_DIR="$OXIO_FW_RISCV_TARGET" "$@")
+}
+
 # Runs COMMAND with a time limit; says so when the limit is what ended it.
 with_timeout() {
     local secs="$1" status=0
@@ -365,7 +389,8 @@ step check "cargo fmt (codec/no-std-tests)" \
     cargo fmt --manifest-path codec/no-std-tests/Cargo.toml -- --check
 step check "cargo fmt (firmware crates)" \
     sh -c 'cargo fmt --manifest-path embedded-example/rp2040-picow/Cargo.toml -- --check &&
-        cargo fmt --manifest-path embedded-example/esp32c3/Cargo.toml -- --check'
+        cargo fmt --manifest-path embedded-example/esp32c3/Cargo.toml -- --check &&
+        cargo fmt --manifest-path embedded-example/riscv-qemu/Cargo.toml -- --check'
 # oxio-client's `tls` feature (wss://) is on for the workspace's clippy and
 # tests, so the TLS code is linted and tested with everything else.
 # The workspace's [lints] (no unwrap/expect/panic/indexing) hold for library
@@ -380,6 +405,13 @@ step check "cargo clippy (workspace, test code, oxio-client/tls)" \
 step check "cargo clippy (oxio-codec, no default features)" \
     sh -c 'cargo clippy -p oxio-codec --lib --no-default-features -- -D warnings &&
         cargo clippy -p oxio-codec --tests --no-default-features -- -D warnings "$@"' sh "${TEST_CODE_ALLOW[@]}"
+# The QEMU device tests build this image themselves when needed; building
+# it here first makes a build failure its own step, and lints its unsafe
+# MMIO and driver code.
+if [ "$QUICK" -eq 0 ]; then
+    step check "firmware build + clippy: QEMU RISC-V device (embedded-example/riscv-qemu)" \
+        in_riscv_qemu sh -c 'cargo build --release --locked && cargo clippy --release --locked -- -D warnings'
+fi
 step cargo-test "cargo test (workspace)" \
     with_timeout "$TEST_TIMEOUT_SECS" cargo test --workspace --features oxio-client/tls --no-fail-fast
 step cargo-test "cargo test (oxio-codec, no default features)" \
@@ -402,7 +434,7 @@ if [ "$QUICK" -eq 0 ]; then
     step qemu "codec no_std cases under QEMU (Cortex-M, thumbv6m)" run_qemu_cases
     step check "fuzz smoke: every target ${FUZZ_SMOKE_SECS}s (scripts/fuzz.sh)" \
         scripts/fuzz.sh smoke "$FUZZ_SMOKE_SECS"
-    step check "firmware builds (Pico W, ESP32-C3) and sizes (scripts/firmware.sh)" \
+    step check "firmware builds (Pico W, ESP32-C3, QEMU RISC-V) and sizes (scripts/firmware.sh)" \
         scripts/firmware.sh
 else
     echo

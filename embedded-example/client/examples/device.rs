@@ -1,5 +1,5 @@
 //! The firmware's application on a PC: the same `oxio_client::device::run`
-//! as the Pico W and ESP32-C3 examples, with a simulated thermometer and
+//! as the Pico W, ESP32-C3 and QEMU RISC-V examples, with a simulated thermometer and
 //! an LED printed to stdout.
 //!
 //! ```text
@@ -85,7 +85,7 @@ async fn main() {
         embassy_time::Duration::from_millis(args.period_ms),
         &mut PrintedLed,
         &mut SimulatedThermometer(0),
-        &mut |r: Report<'_>| println!("{r:?}"),
+        &mut |r: Report<'_>| println!("{r}"),
     )
     .await;
     eprintln!("device stopped: {error}");

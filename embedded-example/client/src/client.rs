@@ -841,6 +841,10 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
                 self.lose(Error::WebSocket);
                 return Some(Step::Progress);
             }
+            Parsed::TooLarge(len) => {
+                self.lose(Error::FrameTooLarge { len, capacity: RX });
+                return Some(Step::Progress);
+            }
             Parsed::Header(h) => h,
         };
         let total = header.payload_at.checked_add(header.len);

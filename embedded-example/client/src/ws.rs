@@ -178,6 +178,10 @@ pub(crate) enum Parsed {
     Incomplete,
     /// A frame header (its payload may still be incomplete).
     Header(Incoming),
+    /// A frame header whose payload length does not even fit `usize`
+    /// (beyond 4 GiB on a 32-bit microcontroller): too large, like any
+    /// frame longer than the receive buffer.
+    TooLarge(u64),
     /// Not a WebSocket frame.
     Invalid,
 }
@@ -192,7 +196,7 @@ pub(crate) fn parse(buf: &[u8]) -> Parsed {
                 payload_at,
                 len,
             }),
-            Err(_) => Parsed::Invalid,
+            Err(_) => Parsed::TooLarge(h.payload_len),
         },
         Err(edge_ws::Error::Incomplete(_)) => Parsed::Incomplete,
         Err(_) => Parsed::Invalid,

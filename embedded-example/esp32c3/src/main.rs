@@ -33,17 +33,10 @@ use {esp_backtrace as _, esp_println as _};
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
-const fn or(v: Option<&'static str>, default: &'static str) -> &'static str {
-    match v {
-        Some(s) => s,
-        None => default,
-    }
-}
-
-const WIFI_SSID: &str = or(option_env!("WIFI_SSID"), "oxio");
-const WIFI_PASSWORD: &str = or(option_env!("WIFI_PASSWORD"), "oxio-password");
-const SERVER_URL: &str = or(option_env!("SERVER_URL"), "http://192.168.1.10:3000");
-const DEVICE_NAME: &str = or(option_env!("DEVICE_NAME"), "esp32c3");
+const WIFI_SSID: &str = device::env_or(option_env!("WIFI_SSID"), "oxio");
+const WIFI_PASSWORD: &str = device::env_or(option_env!("WIFI_PASSWORD"), "oxio-password");
+const SERVER_URL: &str = device::env_or(option_env!("SERVER_URL"), "http://192.168.1.10:3000");
+const DEVICE_NAME: &str = device::env_or(option_env!("DEVICE_NAME"), "esp32c3");
 
 /// The LED's GPIO (an LED with a resistor to ground; change it here).
 macro_rules! led_pin {
@@ -117,18 +110,9 @@ impl Thermometer for InternalSensor {
 
 fn log(report: Report<'_>) {
     match report {
-        Report::Connected => info!("connected to {SERVER_URL}"),
-        Report::ConnectError(m) => warn!("refused: {m}"),
-        Report::Disconnected(r) => warn!("disconnected: {r}"),
-        Report::Reconnecting { attempt, delay_ms } => {
-            info!("reconnecting (attempt {attempt}) in {delay_ms} ms")
-        }
-        Report::ServerLost => warn!("server lost"),
-        Report::SensorAcked(t) => info!("sensor {t} C acknowledged"),
-        Report::SensorFailed(e) => warn!("sensor not acknowledged: {e}"),
-        Report::Led(on) => info!("led {on}"),
         Report::Ignored => {}
-        Report::Failed(e) => warn!("error: {e}"),
+        r if r.is_problem() => warn!("{r}"),
+        r => info!("{r}"),
     }
 }
 

@@ -34,17 +34,10 @@ use oxio_codec::client::Config;
 use static_cell::StaticCell;
 use {defmt_rtt as _, panic_probe as _};
 
-const fn or(v: Option<&'static str>, default: &'static str) -> &'static str {
-    match v {
-        Some(s) => s,
-        None => default,
-    }
-}
-
-const WIFI_SSID: &str = or(option_env!("WIFI_SSID"), "oxio");
-const WIFI_PASSWORD: &str = or(option_env!("WIFI_PASSWORD"), "oxio-password");
-const SERVER_URL: &str = or(option_env!("SERVER_URL"), "http://192.168.1.10:3000");
-const DEVICE_NAME: &str = or(option_env!("DEVICE_NAME"), "picow");
+const WIFI_SSID: &str = device::env_or(option_env!("WIFI_SSID"), "oxio");
+const WIFI_PASSWORD: &str = device::env_or(option_env!("WIFI_PASSWORD"), "oxio-password");
+const SERVER_URL: &str = device::env_or(option_env!("SERVER_URL"), "http://192.168.1.10:3000");
+const DEVICE_NAME: &str = device::env_or(option_env!("DEVICE_NAME"), "picow");
 
 // cyw43's `join` copies these into 32- and 64-byte arrays (and panics if
 // they are longer): refuse them at build time instead.
@@ -149,18 +142,9 @@ impl Thermometer for InternalSensor {
 
 fn log(report: Report<'_>) {
     match report {
-        Report::Connected => info!("connected to {}", SERVER_URL),
-        Report::ConnectError(m) => warn!("refused: {}", m),
-        Report::Disconnected(r) => warn!("disconnected: {}", r.as_str()),
-        Report::Reconnecting { attempt, delay_ms } => {
-            info!("reconnecting (attempt {}) in {} ms", attempt, delay_ms)
-        }
-        Report::ServerLost => warn!("server lost"),
-        Report::SensorAcked(t) => info!("sensor {} C acknowledged", t),
-        Report::SensorFailed(e) => warn!("sensor not acknowledged: {}", e),
-        Report::Led(on) => info!("led {}", on),
         Report::Ignored => {}
-        Report::Failed(e) => warn!("error: {}", e),
+        r if r.is_problem() => warn!("{}", r),
+        r => info!("{}", r),
     }
 }
 
