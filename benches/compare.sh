@@ -12,7 +12,9 @@
 #   --quick            small and short (100 clients, 3 s runs, idle 1 000 for 5 s),
 #                      results and report in /tmp/oxio-load-quick (RESULTS.md untouched)
 #   --big              also echo/broadcast at 5 000 clients
-#   --servers "LIST"   subset of: oxio socketioxide node     (default: all three)
+#   --servers "LIST"   subset of: oxio socketioxide node oxio-baseline, run in the
+#                      order given (default: oxio socketioxide node, plus
+#                      oxio-baseline when OXIO_BASELINE_BIN is set)
 #   --scenarios "LIST" subset of: connect echo broadcast idle cluster-broadcast
 #                      (default: all; cluster-broadcast is skipped with a notice
 #                      when redis-server is missing, unless named here)
@@ -23,13 +25,25 @@
 # ~/.cache/oxio-load-target), SOCKETIOXIDE_TARGET (default
 # ~/.cache/oxio-peer-socketioxide), BASE_PORT (default 39100), SERVER_CPUS
 # and LOAD_CPUS (taskset CPU lists, e.g. SERVER_CPUS=0-3 LOAD_CPUS=4-7, to
-# keep the server and the load generator off each other's cores).
+# keep the server and the load generator off each other's cores),
+# ECHO_INFLIGHT (echo messages in flight per client, default 4).
+#
+# Two oxio builds side by side: OXIO_BASELINE_BIN=/path/to/oxio-bench-server
+# (e.g. built from an older commit in a worktree, with its own
+# CARGO_TARGET_DIR) adds the server "oxio-baseline": that binary, started
+# and measured exactly like "oxio" (same oxio-load, same pinning, same
+# options, in the same run), reported as a fourth column "oxio (baseline)"
+# with the ratio oxio/oxio (baseline). It must take the same command line
+# (--port, --redis) and speak the load contract of benches/peers/README.md.
+# For before/after figures alternate the order over repeated runs, e.g.
+#   for i in 1 2 3; do OXIO_BASELINE_BIN=... benches/compare.sh --no-report \
+#     --servers "oxio-baseline oxio" --scenarios "echo broadcast" --out DIR/$i; done
 #
 # cluster-broadcast: one redis-server (started on a free port, no persistence,
 # stopped at the end), two nodes of the same server on it (oxio-bench-server
 # --redis, or Node with @socket.io/redis-adapter), the emitter on node A and
 # the receivers alternating over A and B (oxio-load broadcast --url A --url B).
-# oxio and node only (the socketioxide peer has no Redis adapter); server CPU
+# oxio, oxio-baseline and node only (the socketioxide peer has no Redis adapter); server CPU
 # and memory are not sampled (two processes).
 #
 # Needs: cargo, node + npm (the socket.io install: npm ci --prefix benches/peers/node);
@@ -40,7 +54,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 QUICK=0 BIG=0 BUILD=1 REPORT=1
-SERVERS="oxio socketioxide node"
+SERVERS="oxio socketioxide node${OXIO_BASELINE_BIN:+ oxio-baseline}"
 SCENARIOS="connect echo broadcast idle cluster-broadcast"
 SCENARIOS_GIVEN=0
 OUT=""
@@ -54,7 +68,7 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --no-report) REPORT=0 ;;
         --out) OUT="$2"; shift ;;
-        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -84,10 +98,24 @@ else
     FLOW=(--duration 10 --warmup 2); HOLD=30
     if [ "$BIG" = 1 ]; then ECHO_N="$ECHO_N 5000"; BCAST_N="$BCAST_N 5000"; fi
 fi
-ECHO_OPTS=(--inflight 4 --payload-bytes 32)
+ECHO_OPTS=(--inflight "${ECHO_INFLIGHT:-4}" --payload-bytes 32)
 BCAST_OPTS=(--inflight 1 --payload-bytes 32)
 
 log() { printf '\n== %s\n' "$*" >&2; }
+
+for name in $SERVERS; do
+    case "$name" in
+        oxio|socketioxide|node) ;;
+        oxio-baseline)
+            if [ -z "${OXIO_BASELINE_BIN:-}" ] || [ ! -x "$OXIO_BASELINE_BIN" ]; then
+                echo "compare.sh: oxio-baseline needs OXIO_BASELINE_BIN=<an oxio-bench-server binary> (got '${OXIO_BASELINE_BIN:-}')" >&2
+                exit 2
+            fi ;;
+        *) echo "compare.sh: unknown server $name (see --help)" >&2; exit 2 ;;
+    esac
+done
+# The name in the results and the report's column.
+label_of() { if [ "$1" = oxio-baseline ]; then echo "oxio (baseline)"; else echo "$1"; fi; }
 
 # ---- build -----------------------------------------------------------------
 if [ "$BUILD" = 1 ]; then
@@ -190,6 +218,7 @@ start_server() {
     [ -n "$redis" ] && r=(--redis "$redis")
     case "$name" in
         oxio) "${PIN_SERVER[@]}" "$OXIO_TARGET/release/oxio-bench-server" --port "$port" "${r[@]}" >"$logf" 2>&1 & ;;
+        oxio-baseline) "${PIN_SERVER[@]}" "$OXIO_BASELINE_BIN" --port "$port" "${r[@]}" >"$logf" 2>&1 & ;;
         socketioxide)
             [ -n "$redis" ] && { echo "compare.sh: the socketioxide peer has no Redis adapter" >&2; exit 2; }
             "${PIN_SERVER[@]}" "$SIOX_TARGET/release/socketioxide-peer" "$port" >"$logf" 2>&1 & ;;
@@ -220,7 +249,7 @@ run() {
     # ephemeral ports of earlier runs (TIME_WAIT) never run short.
     [ "$n" -ge 5000 ] && extra+=(--source-ips 8)
     log "$scenario, $n clients, $name (port $PORT)"
-    if ! "${PIN_LOAD[@]}" "$LOAD" "$scenario" --url "http://127.0.0.1:$PORT" -n "$n" --label "$name" \
+    if ! "${PIN_LOAD[@]}" "$LOAD" "$scenario" --url "http://127.0.0.1:$PORT" -n "$n" --label "$(label_of "$name")" \
         --json "$OUT/$tag.json" "${extra[@]}" "$@" 2>&1 | tee "$LOGS/$tag.load.log"; then
         echo "compare.sh: oxio-load failed for $tag (continuing)" >&2
     fi
@@ -242,7 +271,7 @@ run_cluster() {
     [ "$n" -ge 5000 ] && extra+=(--source-ips 8)
     log "cluster-broadcast, $n receivers, two $name nodes (ports $pa, $pb; $REDIS_URL)"
     if ! "${PIN_LOAD[@]}" "$LOAD" broadcast --url "http://127.0.0.1:$pa" --url "http://127.0.0.1:$pb" \
-        -n "$n" --label "$name" --json "$OUT/$tag.json" "${extra[@]}" "$@" 2>&1 | tee "$LOGS/$tag.load.log"; then
+        -n "$n" --label "$(label_of "$name")" --json "$OUT/$tag.json" "${extra[@]}" "$@" 2>&1 | tee "$LOGS/$tag.load.log"; then
         echo "compare.sh: oxio-load failed for $tag (continuing)" >&2
     fi
     stop_server
@@ -284,12 +313,16 @@ MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 SIOX_VER=$(grep -A1 '^name = "socketioxide"$' benches/peers/socketioxide/Cargo.lock 2>/dev/null | sed -n 's/version = "\(.*\)"/\1/p' || true)
 SIO_VER=$(sed -n 's/^  "version": "\(.*\)",/\1/p' benches/peers/node/node_modules/socket.io/package.json 2>/dev/null | head -1 || true)
 COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+BASELINE=""
+case " $SERVERS " in *" oxio-baseline "*)
+    BASELINE="; oxio (baseline): $OXIO_BASELINE_BIN (sha256 $(sha256sum "$OXIO_BASELINE_BIN" | cut -c1-12))" ;;
+esac
 cat >"$OUT/meta.json" <<EOF
 {
   "Machine": $(json_str "$(nproc) cores ($CPU), $MEM RAM, Linux $(uname -r); load average $LOAD_BEFORE before, $LOAD_AFTER after"),
-  "Versions": $(json_str "oxio $COMMIT; socketioxide ${SIOX_VER:-?} (axum 0.8); Node $(node --version 2>/dev/null || echo ?) with socket.io ${SIO_VER:-?}; $(rustc --version)"),
-  "Command": $(json_str "${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }benches/compare.sh $ARGS_GIVEN  (took ${ELAPSED} s; $(date -u +%Y-%m-%dT%H:%MZ))"),
-  "Method": "one server at a time on 127.0.0.1, started fresh for each run; oxio-load (one process, Tokio, all cores) on the same machine; echo keeps 4 messages in flight per client, broadcast re-sends when the emitter's own copy returns; cluster-broadcast: two nodes of one server on one redis-server ($(redis-server --version 2>/dev/null | sed -n 's/.*v=\([0-9.]*\).*/\1/p' || echo ?)), emitter on node A, receivers alternating A/B; latencies include the load generator's own scheduling; server CPU from /proc/PID/stat"
+  "Versions": $(json_str "oxio $COMMIT$BASELINE; socketioxide ${SIOX_VER:-?} (axum 0.8); Node $(node --version 2>/dev/null || echo ?) with socket.io ${SIO_VER:-?}; $(rustc --version)"),
+  "Command": $(json_str "${OXIO_BASELINE_BIN:+OXIO_BASELINE_BIN=$OXIO_BASELINE_BIN }${ECHO_INFLIGHT:+ECHO_INFLIGHT=$ECHO_INFLIGHT }${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }benches/compare.sh $ARGS_GIVEN  (took ${ELAPSED} s; $(date -u +%Y-%m-%dT%H:%MZ))"),
+  "Method": "one server at a time on 127.0.0.1, started fresh for each run; oxio-load (one process, Tokio, all cores) on the same machine; echo keeps ${ECHO_INFLIGHT:-4} messages in flight per client, broadcast re-sends when the emitter's own copy returns; cluster-broadcast: two nodes of one server on one redis-server ($(redis-server --version 2>/dev/null | sed -n 's/.*v=\([0-9.]*\).*/\1/p' || echo ?)), emitter on node A, receivers alternating A/B; latencies include the load generator's own scheduling; server CPU from /proc/PID/stat"
 }
 EOF
 

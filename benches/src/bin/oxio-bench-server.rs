@@ -10,7 +10,7 @@
 //! 25 s, pingTimeout 20 s, maxPayload 1 MB, as in Node), no CORS, no demo
 //! page: only `/socket.io/`. Listen backlog 511 (Node's). Prints `listening on <port>` once ready and
 //! stops on Ctrl-C or SIGTERM. With `--redis URL`, broadcasts go through the
-//! Redis adapter (`std-server/REDIS.md`), so several nodes on one Redis serve
+//! Redis adapter (`std-server/redis-adapter/README.md`), so several nodes on one Redis serve
 //! one `io.emit` (compare.sh's `cluster-broadcast`).
 //!
 //! ```text
