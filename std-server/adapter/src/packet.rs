@@ -9,6 +9,7 @@ use oxio_codec::socketio::{Encoder, Error as CodecError, Version};
 use oxio_engine::{Message, Utf8Bytes};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// The arguments of a received event or ack: the text frame and its binary
@@ -156,8 +157,11 @@ impl std::fmt::Debug for Payload {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     text: Utf8Bytes,
-    /// `Message::Text(text)` then one `Message::Binary` per attachment.
-    messages: Vec<Message>,
+    /// `Message::Text(text)` then one `Message::Binary` per attachment;
+    /// inline (no allocation) for a packet without attachments, the common
+    /// case on the hot path (one allocation per packet less: callgrind,
+    /// benches/RESULTS.md, issue 10).
+    messages: SmallVec<[Message; 1]>,
 }
 
 impl Outgoing {
@@ -185,7 +189,7 @@ impl Outgoing {
 
     /// A packet from its parts (the text without the Engine.IO `4`).
     pub fn from_parts(text: Utf8Bytes, attachments: Vec<Bytes>) -> Self {
-        let mut messages = Vec::with_capacity(attachments.len().saturating_add(1));
+        let mut messages = SmallVec::with_capacity(attachments.len().saturating_add(1));
         messages.push(Message::Text(text.clone()));
         messages.extend(attachments.into_iter().map(Message::Binary));
         Outgoing { text, messages }

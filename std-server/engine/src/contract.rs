@@ -25,6 +25,7 @@ pub struct Utf8Bytes(Bytes);
 
 impl Utf8Bytes {
     /// The text.
+    #[inline]
     pub fn as_str(&self) -> &str {
         // The constructors only admit valid UTF-8; an empty string is the
         // (unreachable) fallback rather than a panic.
@@ -32,6 +33,7 @@ impl Utf8Bytes {
     }
 
     /// The underlying bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
     }
