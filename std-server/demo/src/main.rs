@@ -56,6 +56,13 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..))]
     ping_timeout: u64,
 
+    /// Engine.IO upgradeTimeout: how long a polling → WebSocket upgrade may
+    /// take; an upgrade not completed by then is dropped and the session
+    /// keeps its polling transport.
+    #[arg(long, env = "OXIO_UPGRADE_TIMEOUT", value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    upgrade_timeout: u64,
+
     /// Socket.IO connectTimeout: how long a client may stay, after the
     /// Engine.IO handshake, without joining a namespace before its session
     /// is closed.
@@ -215,6 +222,7 @@ fn limit(n: usize) -> Option<usize> {
 struct EngineSettings {
     ping_interval: Duration,
     ping_timeout: Duration,
+    upgrade_timeout: Duration,
     max_payload: usize,
     cors_origins: Vec<String>,
     allow_eio3: bool,
@@ -230,6 +238,7 @@ impl EngineSettings {
         EngineSettings {
             ping_interval: Duration::from_millis(cli.ping_interval),
             ping_timeout: Duration::from_millis(cli.ping_timeout),
+            upgrade_timeout: Duration::from_millis(cli.upgrade_timeout),
             max_payload: usize::try_from(cli.max_payload).unwrap_or(usize::MAX),
             cors_origins: cli.cors_origins.clone(),
             allow_eio3: cli.allow_eio3,
@@ -323,6 +332,7 @@ fn socketio_engine(sio: &SocketIo, settings: &EngineSettings) -> Engine {
     let config = EngineConfig {
         ping_interval: settings.ping_interval,
         ping_timeout: settings.ping_timeout,
+        upgrade_timeout: settings.upgrade_timeout,
         max_payload: settings.max_payload,
         cors,
         allow_eio3: settings.allow_eio3,

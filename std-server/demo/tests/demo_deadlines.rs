@@ -463,3 +463,61 @@ async fn past_the_session_limit_handshakes_get_503() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_not_completed_in_time_is_dropped_and_polling_goes_on() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let server = DemoServer::start(&["--upgrade-timeout", "1000", "--ping-interval", "20000"]);
+    let base = baseline(&server).await;
+    let sid = polling_session(server.addr).await;
+    let poll = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let url = format!(
+        "ws://{}/socket.io/?EIO=4&transport=websocket&sid={sid}",
+        server.addr
+    );
+    // Two clients that start an upgrade and never finish it: one silent,
+    // one that probes and never sends the upgrade packet.
+    let started = Instant::now();
+    let (mut silent, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    let close_silent = tokio::spawn(async move {
+        while let Some(Ok(m)) = silent.next().await {
+            assert!(m.is_close(), "{m:?}");
+        }
+        started.elapsed()
+    });
+    let at = close_silent.await.unwrap();
+    assert!(
+        at >= Duration::from_millis(900) && at < Duration::from_secs(3),
+        "{at:?}"
+    );
+    let (mut probe, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    probe.send(Message::text("2probe")).await.unwrap();
+    let mut frames = Vec::new();
+    while let Some(Ok(m)) = probe.next().await {
+        if let Message::Text(t) = m {
+            frames.push(t.as_str().to_owned());
+        }
+    }
+    let at = started.elapsed();
+    assert_eq!(frames, ["3probe"]);
+    assert!(
+        at >= Duration::from_millis(900) && at < Duration::from_secs(3),
+        "{at:?}"
+    );
+    // The session still runs over polling: a Socket.IO CONNECT by POST is
+    // answered on the next GET.
+    assert_eq!(
+        http(server.addr, "POST", &poll, b"40").await,
+        (200, "ok".into())
+    );
+    let (status, body) = http(server.addr, "GET", &poll, b"").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with("40{\"sid\":"), "{body}");
+    back_to(&server, base, Duration::from_secs(3)).await;
+}

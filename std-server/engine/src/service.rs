@@ -1,7 +1,18 @@
 //! Mounting the engine: a tower [`Layer`]/[`Service`] that answers requests
 //! under the engine path and passes everything else to the inner service
 //! (so REST routes share the port), and a standalone server
-//! ([`listen`], [`serve`]) with graceful shutdown.
+//! ([`listen`], [`serve`], [`serve_app`]) with graceful shutdown.
+//!
+//! oxio's own loop ([`serve_app`], [`serve`], [`listen`]) bounds every
+//! connection in time and number
+//! ([`EngineConfig::server`](crate::config::EngineConfig::server)): a
+//! request head within 60 s, 5 s of idle between requests, a request body
+//! at a minimum rate, at most 10 000 connections and 1024 handshakes in
+//! progress. Serve an axum app with [`serve_app`] to get these. Where the
+//! host application owns the socket (`axum::serve`, its own hyper loop)
+//! only the engine's own bounds apply (the session limit, the polling POST
+//! body deadline, the heartbeat); `axum::serve` sets no deadline at all, so
+//! a client can hold descriptors by opening connections and sending nothing.
 //!
 //! With axum, layer the router and serve it with `axum::serve` (which
 //! enables HTTP upgrades, needed for WebSocket). Turn Nagle's algorithm
@@ -285,7 +296,7 @@ pub type ServeBody = DeadlineBody<hyper::body::Incoming>;
 /// `app` as a `SocketAddr` request extension.
 ///
 /// Every connection is bounded ([`EngineConfig::server`](crate::config::EngineConfig::server),
-/// [`ServerLimits`](crate::config::ServerLimits)): a request head must be
+/// [`ServerLimits`]): a request head must be
 /// complete within `header_timeout`, a connection with no request in
 /// progress is closed after `idle_timeout` of silence, every request body
 /// (the app's too) must arrive within the engine's body deadline (else 408
