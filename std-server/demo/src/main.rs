@@ -2,19 +2,19 @@
 //!
 //! Parses the command line (with environment fallbacks), sets up logging,
 //! builds the demo application ([`demo::build`]: the page, the REST API and
-//! the Socket.IO namespaces), mounts Socket.IO in front of it
-//! ([`mount_socketio`]) and serves until Ctrl-C or SIGTERM, then closes
-//! every session with `server shutting down` and exits.
+//! the Socket.IO namespaces), puts Socket.IO in front of it
+//! ([`socketio_engine`]) and serves both with oxio's server loop (which
+//! bounds every connection in time and number) until Ctrl-C or SIGTERM,
+//! then closes every session with `server shutting down` and exits.
 #![forbid(unsafe_code)]
 
 use clap::Parser;
 use core::fmt;
 use oxio_demo as demo;
 use oxio_demo::{ClientScript, DemoConfig, JwtKeys};
-use oxio_server::config::{Cors, CorsOrigins, EngineConfig};
+use oxio_server::config::{Cors, CorsOrigins, EngineConfig, ServerLimits};
 use oxio_server::engine::Engine;
 use oxio_server::socketio::SocketIo;
-use std::future::IntoFuture;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +55,13 @@ struct Cli {
     #[arg(long, env = "OXIO_PING_TIMEOUT", value_name = "MS", default_value_t = 20_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     ping_timeout: u64,
+
+    /// Engine.IO upgradeTimeout: how long a polling → WebSocket upgrade may
+    /// take; an upgrade not completed by then is dropped and the session
+    /// keeps its polling transport.
+    #[arg(long, env = "OXIO_UPGRADE_TIMEOUT", value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    upgrade_timeout: u64,
 
     /// Socket.IO connectTimeout: how long a client may stay, after the
     /// Engine.IO handshake, without joining a namespace before its session
@@ -128,6 +135,86 @@ struct Cli {
         default_value_t = 10
     )]
     shutdown_timeout: u64,
+
+    /// Longest time from accepting a connection (or from the end of the
+    /// previous response on a kept-alive one) to a complete request head;
+    /// the connection is then closed. Node's headersTimeout.
+    #[arg(long, env = "OXIO_HEADER_TIMEOUT", value_name = "MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+
+    /// Longest silence (no byte either way) of a connection with no request
+    /// in progress, after it is accepted or between requests; it is then
+    /// closed. Node's keepAliveTimeout.
+    #[arg(long, env = "OXIO_IDLE_TIMEOUT", value_name = "MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+
+    /// Longest time a request body may take to arrive (then 408 and the
+    /// connection is closed). Node's requestTimeout.
+    #[arg(long, env = "OXIO_BODY_TIMEOUT", value_name = "MS", default_value_t = 300_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+
+    /// Slowest rate a request body may arrive at once --body-rate-grace has
+    /// passed (then 408 and the connection is closed); 0: no minimum.
+    #[arg(
+        long,
+        env = "OXIO_BODY_MIN_RATE",
+        value_name = "BYTES_PER_SEC",
+        default_value_t = 1024
+    )]
+    body_min_rate: u32,
+
+    /// Time a request body may take before --body-min-rate applies.
+    #[arg(
+        long,
+        env = "OXIO_BODY_RATE_GRACE",
+        value_name = "MS",
+        default_value_t = 10_000
+    )]
+    body_rate_grace: u64,
+
+    /// Most connections open at once (HTTP and WebSocket); past it a new
+    /// connection gets 503. 0: no limit.
+    #[arg(
+        long,
+        env = "OXIO_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    max_connections: usize,
+
+    /// Most connections open at once from one IP address; past it 503.
+    /// 0: no limit (the default: behind a proxy every client has the
+    /// proxy's address).
+    #[arg(
+        long,
+        env = "OXIO_MAX_CONNECTIONS_PER_IP",
+        value_name = "N",
+        default_value_t = 0
+    )]
+    max_connections_per_ip: usize,
+
+    /// Most handshakes in progress (connections whose first request head is
+    /// not complete yet); past it a new connection gets 503. 0: no limit.
+    #[arg(
+        long,
+        env = "OXIO_MAX_PENDING_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 1024
+    )]
+    max_pending_connections: usize,
+
+    /// Most Engine.IO sessions at once; past it a handshake gets 503.
+    /// 0: no limit.
+    #[arg(long, env = "OXIO_MAX_SESSIONS", value_name = "N", default_value_t = 0)]
+    max_sessions: usize,
+}
+
+/// `0` means no limit.
+fn limit(n: usize) -> Option<usize> {
+    (n > 0).then_some(n)
 }
 
 /// The Engine.IO options from the command line, for the engine layer.
@@ -135,9 +222,15 @@ struct Cli {
 struct EngineSettings {
     ping_interval: Duration,
     ping_timeout: Duration,
+    upgrade_timeout: Duration,
     max_payload: usize,
     cors_origins: Vec<String>,
     allow_eio3: bool,
+    max_sessions: Option<usize>,
+    body_timeout: Duration,
+    body_min_rate: u32,
+    body_rate_grace: Duration,
+    server: ServerLimits,
 }
 
 impl EngineSettings {
@@ -145,9 +238,22 @@ impl EngineSettings {
         EngineSettings {
             ping_interval: Duration::from_millis(cli.ping_interval),
             ping_timeout: Duration::from_millis(cli.ping_timeout),
+            upgrade_timeout: Duration::from_millis(cli.upgrade_timeout),
             max_payload: usize::try_from(cli.max_payload).unwrap_or(usize::MAX),
             cors_origins: cli.cors_origins.clone(),
             allow_eio3: cli.allow_eio3,
+            max_sessions: limit(cli.max_sessions),
+            body_timeout: Duration::from_millis(cli.body_timeout),
+            body_min_rate: cli.body_min_rate,
+            body_rate_grace: Duration::from_millis(cli.body_rate_grace),
+            server: ServerLimits {
+                header_timeout: Duration::from_millis(cli.header_timeout),
+                idle_timeout: Duration::from_millis(cli.idle_timeout),
+                max_connections: limit(cli.max_connections),
+                max_connections_per_ip: limit(cli.max_connections_per_ip),
+                max_pending_connections: limit(cli.max_pending_connections),
+                shutdown_timeout: Duration::from_secs(cli.shutdown_timeout),
+            },
         }
     }
 }
@@ -163,8 +269,6 @@ enum StartError {
     Redis(oxio_redis_adapter::RedisAdapterError),
     /// The address could not be bound.
     Bind(String, std::io::Error),
-    /// Serving failed.
-    Serve(std::io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -174,7 +278,6 @@ impl fmt::Display for StartError {
             StartError::Jwt(e) => write!(f, "JWT setup failed: {e}"),
             StartError::Redis(e) => write!(f, "Redis adapter: {e}"),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
-            StartError::Serve(e) => write!(f, "server error: {e}"),
         }
     }
 }
@@ -185,7 +288,7 @@ impl std::error::Error for StartError {
             StartError::LogFilter(_) => None,
             StartError::Jwt(e) => Some(e),
             StartError::Redis(e) => Some(e),
-            StartError::Bind(_, e) | StartError::Serve(e) => Some(e),
+            StartError::Bind(_, e) => Some(e),
         }
     }
 }
@@ -211,20 +314,10 @@ impl fmt::Display for Chain<'_> {
     }
 }
 
-/// Stops Socket.IO: closes every session with `server shutting down`.
-type StopSocketIo = Box<dyn FnOnce() + Send>;
-
-/// Mounts Socket.IO (`/socket.io/`) in front of `router` and returns the
-/// combined router and what stops Socket.IO at shutdown.
-///
-/// Mounts Socket.IO at `/socket.io/` on `router`: an Engine.IO engine with
-/// the command line's settings, driving `sio`. Returns the router and what
-/// to call on shutdown (every session closed with "server shutting down").
-fn mount_socketio(
-    router: axum::Router,
-    sio: &SocketIo,
-    settings: &EngineSettings,
-) -> (axum::Router, StopSocketIo) {
+/// The Engine.IO engine for `/socket.io/`, with the command line's
+/// settings, driving `sio`; [`oxio_server::service::serve_app`] puts it in
+/// front of the demo's router.
+fn socketio_engine(sio: &SocketIo, settings: &EngineSettings) -> Engine {
     let cors = match settings.cors_origins.as_slice() {
         [] => None,
         origins if origins.iter().any(|o| o == "*") => Some(Cors {
@@ -239,21 +332,18 @@ fn mount_socketio(
     let config = EngineConfig {
         ping_interval: settings.ping_interval,
         ping_timeout: settings.ping_timeout,
+        upgrade_timeout: settings.upgrade_timeout,
         max_payload: settings.max_payload,
         cors,
         allow_eio3: settings.allow_eio3,
+        max_sessions: settings.max_sessions,
+        body_timeout: settings.body_timeout,
+        body_min_rate: settings.body_min_rate,
+        body_rate_grace: settings.body_rate_grace,
+        server: settings.server.clone(),
         ..EngineConfig::default()
     };
-    let engine = Engine::new(config, sio.clone());
-    let router = router.layer(engine.layer());
-    let io = sio.io();
-    (
-        router,
-        Box::new(move || {
-            engine.shutdown();
-            io.close();
-        }),
-    )
+    Engine::new(config, sio.clone())
 }
 
 /// Resolves when Ctrl-C or (on Unix) SIGTERM arrives.
@@ -337,7 +427,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     }
 
     let (router, sio) = demo::build(config);
-    let (router, stop_socketio) = mount_socketio(router, &sio, &settings);
+    let engine = socketio_engine(&sio, &settings);
 
     let addr = format!("{}:{}", cli.host, cli.port);
     // A backlog of 1024, not `TcpListener::bind`'s 128: see LISTEN_BACKLOG.
@@ -350,37 +440,17 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     let local = listener
         .local_addr()
         .map_err(|e| StartError::Bind(addr, e))?;
-    // No Nagle, as `service::serve` and Node: see the `service` module.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
     tracing::info!("oxio demo server listening on http://{local}/ (Ctrl-C to stop)");
 
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let graceful = async move {
+    let io = sio.io();
+    let signal = async move {
         shutdown_signal().await;
         tracing::info!("shutting down: closing sessions (server shutting down)");
-        stop_socketio();
-        let _ = stopping_tx.send(());
+        io.close();
     };
-    let server = axum::serve(listener, router).with_graceful_shutdown(graceful);
-    let grace = Duration::from_secs(cli.shutdown_timeout);
-    let deadline = async move {
-        if stopping_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        result = server.into_future() => result.map_err(StartError::Serve)?,
-        () = deadline => tracing::warn!(
-            "connections still open {} s after shutdown began: exiting anyway",
-            grace.as_secs()
-        ),
-    }
+    // oxio's own loop, not axum::serve: it bounds every connection (the
+    // deadlines and limits above), and sets TCP_NODELAY.
+    oxio_server::service::serve_app(listener, engine, router, signal).await;
     tracing::info!("stopped");
     Ok(())
 }

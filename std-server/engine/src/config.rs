@@ -169,6 +169,97 @@ pub struct EngineConfig {
     /// How long a server-closed polling session keeps its sid to give the
     /// client's next GET the final `6`,`1` (Node's `closeTimeout`). Default 30 s.
     pub close_linger: Duration,
+    /// Most sessions the engine holds at once; a handshake past it gets
+    /// HTTP 503 (and a log line). `None`: no limit. Default `None` (Node
+    /// has no such limit; set one to bound memory per process).
+    pub max_sessions: Option<usize>,
+    /// Longest time a request body (a polling POST; with
+    /// [`service::serve`](crate::service::serve), every request) may take
+    /// to arrive, from the end of its head: the request is then answered
+    /// 408 and its connection closed (a polling session is closed too).
+    /// Default 300 s, Node's `requestTimeout`.
+    pub body_timeout: Duration,
+    /// Slowest rate, in bytes per second, at which a request body may
+    /// arrive once [`body_rate_grace`](Self::body_rate_grace) has passed:
+    /// a body must have delivered `(elapsed − grace) × rate` bytes at any
+    /// time, or it is answered 408 and its connection closed (a client that
+    /// announces 900 kB and sends ten bytes is dropped after the grace).
+    /// `0`: no rate, only [`body_timeout`](Self::body_timeout). Default
+    /// 1024 B/s. Not a Node option.
+    pub body_min_rate: u32,
+    /// Time a request body may take before [`body_min_rate`](Self::body_min_rate)
+    /// applies. Default 10 s.
+    pub body_rate_grace: Duration,
+    /// Deadlines and connection limits of oxio's own server loop
+    /// ([`service::serve`](crate::service::serve),
+    /// [`service::serve_app`](crate::service::serve_app),
+    /// [`service::listen`](crate::service::listen)). A host application
+    /// that owns the socket (`axum::serve`, its own hyper loop) must apply
+    /// its own: these are not read by the tower layer.
+    pub server: ServerLimits,
+}
+
+/// Deadlines and connection limits of oxio's own server loop (see
+/// [`EngineConfig::server`]). They bound what a client can hold without
+/// doing anything: a connection that sends nothing, half a request head,
+/// or stays idle between requests is closed; past a connection limit a new
+/// connection is answered `503 Service Unavailable` and closed, with a log
+/// line (at most one a second, with the count), and the other clients are
+/// served as before.
+///
+/// ```
+/// use oxio_engine::config::ServerLimits;
+/// use std::time::Duration;
+///
+/// let limits = ServerLimits::default();
+/// assert_eq!(limits.header_timeout, Duration::from_secs(60));
+/// assert_eq!(limits.idle_timeout, Duration::from_secs(5));
+/// assert_eq!(limits.max_connections_per_ip, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Longest time from accepting a connection, or from the end of the
+    /// previous response on a kept-alive one, to a complete request head
+    /// (hyper's `header_read_timeout`); the connection is then closed
+    /// without an answer. Default 60 s, Node's `headersTimeout`.
+    pub header_timeout: Duration,
+    /// Longest time a connection may stay silent (no byte read or written)
+    /// while no request is in progress: after it is accepted, and between
+    /// requests on a kept-alive connection; it is then closed. A held
+    /// polling GET is a request in progress (the heartbeat bounds it); a
+    /// WebSocket is no longer HTTP (the heartbeat bounds it). Default 5 s,
+    /// Node's `keepAliveTimeout`.
+    pub idle_timeout: Duration,
+    /// Most connections open at once (HTTP and WebSocket), or `None`.
+    /// Default 10 000 (Node has no limit; the process's descriptor limit,
+    /// `ulimit -n`, is the hard one).
+    pub max_connections: Option<usize>,
+    /// Most connections open at once from one IP address, or `None`.
+    /// Default `None`: behind a reverse proxy every client has the proxy's
+    /// address (the limit is applied when the connection is accepted, before
+    /// any forwarded-for header could be read).
+    pub max_connections_per_ip: Option<usize>,
+    /// Most handshakes in progress: accepted connections that have not yet
+    /// sent a complete request head, or `None`. Bounds how many descriptors
+    /// slow or silent clients hold before the deadlines above close them.
+    /// Default 1024.
+    pub max_pending_connections: Option<usize>,
+    /// At shutdown, how long open connections may take to finish their
+    /// current exchange after every session is closed. Default 5 s.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(5),
+            max_connections: Some(10_000),
+            max_connections_per_ip: None,
+            max_pending_connections: Some(1024),
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -189,6 +280,11 @@ impl Default for EngineConfig {
             max_queued_messages: 4096,
             max_queued_bytes: 16 << 20,
             close_linger: Duration::from_millis(30_000),
+            max_sessions: None,
+            body_timeout: Duration::from_secs(300),
+            body_min_rate: 1024,
+            body_rate_grace: Duration::from_secs(10),
+            server: ServerLimits::default(),
         }
     }
 }
@@ -214,6 +310,11 @@ impl fmt::Debug for EngineConfig {
             .field("max_queued_messages", &self.max_queued_messages)
             .field("max_queued_bytes", &self.max_queued_bytes)
             .field("close_linger", &self.close_linger)
+            .field("max_sessions", &self.max_sessions)
+            .field("body_timeout", &self.body_timeout)
+            .field("body_min_rate", &self.body_min_rate)
+            .field("body_rate_grace", &self.body_rate_grace)
+            .field("server", &self.server)
             .finish()
     }
 }

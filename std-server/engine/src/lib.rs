@@ -16,6 +16,7 @@
 //! | transports: polling bodies and requests, WebSocket checks and the socket task | `transport/` | the driver |
 //! | routing: handshake, sid lookup, version checks, the session map ([`Engine`]) | `router.rs` | the transports |
 //! | mounting: tower [`Layer`](tower_layer::Layer)/`Service`, [`service::listen`] | `service.rs` | the router |
+//! | the server loop's connection counts, idle tracking, refusal log | `limits.rs` | options |
 //! | options | `config.rs` | nothing |
 //!
 //! The driver reports a finished session upward through a small trait of
@@ -42,6 +43,7 @@
 
 pub mod config;
 pub mod contract;
+mod limits;
 mod router;
 pub mod service;
 mod session;

@@ -32,6 +32,7 @@ struct EngineInner {
     sessions: Mutex<HashMap<Sid, Arc<SessionShared>>>,
     clock: Clock,
     shutting_down: AtomicBool,
+    refusals: crate::limits::RefusalLog,
 }
 
 impl EngineInner {
@@ -106,6 +107,7 @@ impl Engine {
                 sessions: Mutex::new(HashMap::new()),
                 clock: Clock::new(),
                 shutting_down: AtomicBool::new(false),
+                refusals: crate::limits::RefusalLog::default(),
             }),
         }
     }
@@ -244,7 +246,10 @@ impl Engine {
             }
             return match *req.method() {
                 Method::GET => polling::get(session).await,
-                Method::POST => polling::post(session, req, config.max_payload).await,
+                Method::POST => {
+                    let deadline = crate::transport::BodyDeadline::from_config(config);
+                    polling::post(session, req, config.max_payload, deadline).await
+                }
                 _ => empty(StatusCode::INTERNAL_SERVER_ERROR),
             };
         }
@@ -268,6 +273,15 @@ impl Engine {
         };
         if self.inner.shutting_down.load(Ordering::SeqCst) {
             return empty(StatusCode::SERVICE_UNAVAILABLE);
+        }
+        if let Some(max) = config.max_sessions {
+            let open = self.session_count();
+            if open >= max {
+                self.inner
+                    .refusals
+                    .refused("session limit reached", open, max);
+                return empty(StatusCode::SERVICE_UNAVAILABLE);
+            }
         }
         let Some(sid) = self.new_sid() else {
             return refuse(RequestError::BadRequest);

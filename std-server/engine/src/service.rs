@@ -1,7 +1,18 @@
 //! Mounting the engine: a tower [`Layer`]/[`Service`] that answers requests
 //! under the engine path and passes everything else to the inner service
 //! (so REST routes share the port), and a standalone server
-//! ([`listen`], [`serve`]) with graceful shutdown.
+//! ([`listen`], [`serve`], [`serve_app`]) with graceful shutdown.
+//!
+//! oxio's own loop ([`serve_app`], [`serve`], [`listen`]) bounds every
+//! connection in time and number
+//! ([`EngineConfig::server`](crate::config::EngineConfig::server)): a
+//! request head within 60 s, 5 s of idle between requests, a request body
+//! at a minimum rate, at most 10 000 connections and 1024 handshakes in
+//! progress. Serve an axum app with [`serve_app`] to get these. Where the
+//! host application owns the socket (`axum::serve`, its own hyper loop)
+//! only the engine's own bounds apply (the session limit, the polling POST
+//! body deadline, the heartbeat); `axum::serve` sets no deadline at all, so
+//! a client can hold descriptors by opening connections and sending nothing.
 //!
 //! With axum, layer the router and serve it with `axum::serve` (which
 //! enables HTTP upgrades, needed for WebSocket). Turn Nagle's algorithm
@@ -31,6 +42,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -43,6 +55,9 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::config::ServerLimits;
+use crate::limits::{Activity, Limiter, Pending, Refused, TrackedIo};
+use crate::transport::{BodyDeadline, DeadlineBody};
 use crate::{BoxError, Engine, EngineBody};
 
 impl Engine {
@@ -252,10 +267,8 @@ pub async fn listen(addr: impl ToSocketAddrs, engine: Engine) -> std::io::Result
 }
 
 /// Serves `engine` alone (HTTP/1.1 with upgrades, `TCP_NODELAY` on every
-/// connection) on `listener` until `signal` resolves. Then: stops accepting, closes every session with
-/// `server shutting down` (held polls answered, WebSockets closed), lets
-/// open connections finish their current exchange (at most 5 s), and
-/// returns. The peer address reaches [`HandshakeInfo`](crate::HandshakeInfo).
+/// connection) on `listener` until `signal` resolves: [`serve_app`] with a
+/// 404 for every path outside the engine's.
 ///
 /// ```
 /// # use oxio_engine::{config::EngineConfig, *};
@@ -268,7 +281,60 @@ pub async fn listen(addr: impl ToSocketAddrs, engine: Engine) -> std::io::Result
 /// # }
 /// ```
 pub async fn serve(listener: TcpListener, engine: Engine, signal: impl Future<Output = ()>) {
-    let service = engine.clone().into_service();
+    serve_app(listener, engine, NotFound, signal).await;
+}
+
+/// The request body [`serve_app`] hands to services: hyper's, with the
+/// engine's body deadline ([`EngineConfig::body_timeout`](crate::config::EngineConfig::body_timeout),
+/// [`body_min_rate`](crate::config::EngineConfig::body_min_rate)).
+pub type ServeBody = DeadlineBody<hyper::body::Incoming>;
+
+/// Serves `engine` in front of `app` (requests outside the engine's path
+/// go to `app`, e.g. an axum `Router`) on `listener` until `signal`
+/// resolves, with HTTP/1.1, upgrades and `TCP_NODELAY` on every connection.
+/// The peer address reaches [`HandshakeInfo`](crate::HandshakeInfo) and
+/// `app` as a `SocketAddr` request extension.
+///
+/// Every connection is bounded ([`EngineConfig::server`](crate::config::EngineConfig::server),
+/// [`ServerLimits`]): a request head must be
+/// complete within `header_timeout`, a connection with no request in
+/// progress is closed after `idle_timeout` of silence, every request body
+/// (the app's too) must arrive within the engine's body deadline (else 408
+/// and the connection is closed); past `max_connections`,
+/// `max_connections_per_ip` or `max_pending_connections` a new connection
+/// gets `503 Service Unavailable` and is closed, with a log line.
+///
+/// When `signal` resolves: stops accepting, closes every session with
+/// `server shutting down` (held polls answered, WebSockets closed), lets
+/// open connections finish their current exchange (at most
+/// `shutdown_timeout`), and returns.
+///
+/// ```
+/// # use oxio_engine::{config::EngineConfig, *};
+/// # struct H; impl EngineHandler for H { fn on_open(&self, _: Session) {} fn on_message(&self, _: &Session, _: Message) {} fn on_close(&self, _: &Session, _: CloseReason) {} }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let engine = Engine::new(EngineConfig::default(), H);
+/// let app = axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// oxio_engine::service::serve_app(listener, engine, app, async {}).await;
+/// # }
+/// ```
+pub async fn serve_app<S, ResBody>(
+    listener: TcpListener,
+    engine: Engine,
+    app: S,
+    signal: impl Future<Output = ()>,
+) where
+    S: Service<Request<ServeBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    let service = engine.layer().layer(app);
+    let limits = engine.config().server.clone();
+    let body_deadline = BodyDeadline::from_config(engine.config());
+    let limiter = Limiter::new(limits.clone());
     let (close_tx, close_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(signal);
@@ -279,8 +345,16 @@ pub async fn serve(listener: TcpListener, engine: Engine, signal: impl Future<Ou
                 let (stream, peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
+                        // EMFILE and the like: wait for descriptors to free.
                         tracing::warn!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let (conn, pending) = match limiter.admit(peer.ip()) {
+                    Ok(guards) => guards,
+                    Err(Refused) => {
+                        connections.spawn(refuse(stream));
                         continue;
                     }
                 };
@@ -290,9 +364,21 @@ pub async fn serve(listener: TcpListener, engine: Engine, signal: impl Future<Ou
                 if let Err(e) = stream.set_nodelay(true) {
                     tracing::debug!(error = %e, "cannot set TCP_NODELAY");
                 }
-                let service = service.clone();
-                let close_rx = close_rx.clone();
-                connections.spawn(serve_connection(stream, peer, service, close_rx));
+                let activity = Arc::new(Activity::default());
+                let io = TrackedIo::new(stream, activity.clone(), conn);
+                let shared = Connection {
+                    peer,
+                    pending,
+                    activity,
+                    body_deadline,
+                };
+                connections.spawn(serve_connection(
+                    io,
+                    shared,
+                    service.clone(),
+                    limits.clone(),
+                    close_rx.clone(),
+                ));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
@@ -301,31 +387,76 @@ pub async fn serve(listener: TcpListener, engine: Engine, signal: impl Future<Ou
     engine.shutdown();
     let _ = close_tx.send(true);
     let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(5), drain)
+    if tokio::time::timeout(limits.shutdown_timeout, drain)
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after 5 s; dropping them");
+        tracing::warn!(
+            "connections still open {:?} after shutdown began; dropping them",
+            limits.shutdown_timeout
+        );
     }
     // Let WebSocket tasks write their close frames.
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
-async fn serve_connection(
-    stream: tokio::net::TcpStream,
+/// The answer to a connection past a limit: a 503 written at once (the
+/// request is not read), then the socket is closed; a peer that does not
+/// take it within a second is dropped.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    const ANSWER: &[u8] =
+        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+    let write = async {
+        stream.write_all(ANSWER).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+}
+
+/// What the requests of one connection share.
+struct Connection {
     peer: SocketAddr,
-    service: EngineService<NotFound>,
+    pending: Pending,
+    activity: Arc<Activity>,
+    body_deadline: BodyDeadline,
+}
+
+async fn serve_connection<S, ResBody>(
+    io: TrackedIo<tokio::net::TcpStream>,
+    shared: Connection,
+    service: EngineService<S>,
+    limits: ServerLimits,
     mut close_rx: tokio::sync::watch::Receiver<bool>,
-) {
-    let hyper_service =
-        hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(peer);
-            let mut service = service.clone();
-            service.call(req)
-        });
-    let conn = hyper::server::conn::http1::Builder::new()
+) where
+    S: Service<Request<ServeBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    let shared = Arc::new(shared);
+    let activity = shared.activity.clone();
+    let hyper_service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+        shared.pending.release();
+        let in_progress = shared.activity.request();
+        let (mut parts, body) = req.into_parts();
+        parts.extensions.insert(shared.peer);
+        let req = Request::from_parts(parts, DeadlineBody::new(body, shared.body_deadline));
+        let mut service = service.clone();
+        let fut = service.call(req);
+        async move {
+            let res = fut.await;
+            drop(in_progress);
+            res
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
         .timer(TokioTimer::new())
-        .serve_connection(TokioIo::new(stream), hyper_service)
+        .header_read_timeout(limits.header_timeout);
+    let conn = builder
+        .serve_connection(TokioIo::new(io), hyper_service)
         .with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
@@ -333,6 +464,9 @@ async fn serve_connection(
             if let Err(e) = r {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+        }
+        () = activity.idle_for(limits.idle_timeout) => {
+            tracing::debug!("idle connection closed");
         }
         _ = close_rx.changed() => {
             conn.as_mut().graceful_shutdown();

@@ -45,6 +45,19 @@
 //!   `oxio_codec::Limits`). A `_placeholder` object must be exactly
 //!   `{"_placeholder":true,"num":N}`; JavaScript `Number()` quirks in
 //!   headers (white space read as digits) are refused.
+//! - Time and connections are bounded where Node leaves them open or
+//!   counts them differently (`config::EngineConfig::server`, with oxio's
+//!   server loop `service::serve_app`): a connection with no request in
+//!   progress is closed after 5 s of silence from the moment it is
+//!   accepted (Node's `keepAliveTimeout` applies only after a response;
+//!   before the first request Node waits for `headersTimeout`, 60 s); a
+//!   request body must keep up 1024 B/s after 10 s
+//!   (`EngineConfig::body_min_rate`; Node has only `requestTimeout`,
+//!   300 s, which oxio applies too); a body too slow is answered 408 and
+//!   its connection closed. Past 10 000 open connections or 1024
+//!   handshakes in progress a new connection gets 503 (Node accepts until
+//!   the descriptors run out); per-address and session limits exist, off
+//!   by default.
 //! - Engine.IO session ids are 20 url-safe characters drawn from the OS
 //!   CSPRNG, with no counter part.
 //! - Messages queued together leave in one TCP write (TCP_NODELAY is set on

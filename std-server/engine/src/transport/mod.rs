@@ -7,9 +7,11 @@
 //! | query parameters | `query.rs` |
 //! | CORS headers and preflight | `cors.rs` |
 //! | session packets ⇄ codec packets | `packets.rs` |
+//! | request bodies with a deadline (total time, minimum rate) | `body.rs` |
 //! | polling bodies (GET answer, POST payload) and the GET/POST requests | `polling.rs` |
 //! | WebSocket upgrade checks, 101, the socket task | `websocket.rs` |
 
+pub(crate) mod body;
 pub(crate) mod cors;
 pub(crate) mod http_error;
 pub(crate) mod packets;
@@ -17,6 +19,7 @@ pub(crate) mod polling;
 pub(crate) mod query;
 pub(crate) mod websocket;
 
+pub use body::{BodyDeadline, BodyTooSlow, DeadlineBody};
 pub use http_error::RequestError;
 
 /// The body of every response the engine writes (all are complete at once).

@@ -13,6 +13,7 @@ use http::{Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
 
+use super::body::{is_too_slow, BodyDeadline, DeadlineBody};
 use super::http_error::{empty, RequestError};
 use super::packets::{as_codec, push_text, to_owned};
 use super::BoxError;
@@ -228,6 +229,7 @@ pub(crate) async fn post<B>(
     session: Arc<SessionShared>,
     req: Request<B>,
     max_payload: usize,
+    deadline: BodyDeadline,
 ) -> Response<Bytes>
 where
     B: Body + Send + 'static,
@@ -262,13 +264,24 @@ where
     let body = if too_large {
         None
     } else {
-        match Limited::new(req.into_body(), max_payload).collect().await {
+        let body = DeadlineBody::new(req.into_body(), deadline);
+        match Limited::new(body, max_payload).collect().await {
             Ok(b) => Some(b.to_bytes()),
             Err(e)
                 if e.downcast_ref::<http_body_util::LengthLimitError>()
                     .is_some() =>
             {
                 None
+            }
+            Err(e) if is_too_slow(&*e) => {
+                // Node destroys the socket at its requestTimeout; the
+                // session ends as for a POST cut short.
+                tracing::info!(error = %e, "polling POST body too slow: closing the session and the connection");
+                guard.finish(|state, now| state.transport_error(now));
+                let mut res = empty(StatusCode::REQUEST_TIMEOUT);
+                res.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return res;
             }
             Err(e) => {
                 tracing::debug!(error = %e, "POST body read failed");

@@ -65,6 +65,12 @@ pub fn ready() -> bool {
     true
 }
 
+/// Whether redis-server is installed (skip/fail rule), for the tests
+/// that need no Node peer.
+pub fn redis_ready() -> bool {
+    has_program("redis-server", "--version") || missing("redis-server, which is not installed")
+}
+
 /// Whether nginx is installed (skip/fail rule).
 pub fn nginx_ready() -> bool {
     ready() && (has_program("nginx", "-v") || missing("nginx, which is not installed"))
@@ -127,6 +133,21 @@ impl Redis {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("redis-server did not come up on port {}", self.port);
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, ...) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self
+            .child
+            .as_ref()
+            .and_then(|c| c.id())
+            .expect("redis-server running");
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{signal} {pid}");
     }
 
     /// Kills it and waits until it is gone.
