@@ -972,13 +972,10 @@ impl Adapter for RedisAdapter {
                 return Ok(sockets);
             }
             let this = this?;
-            let n = match this.count_servers().await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "redis adapter: fetch_sockets answers with local sockets only");
-                    return Ok(sockets);
-                }
-            };
+            // As Node's adapter: when the other nodes cannot be counted
+            // (Redis down or paused), the request fails rather than answer
+            // with a partial list that looks complete.
+            let n = this.count_servers().await?;
             if n <= 1 {
                 return Ok(sockets);
             }
