@@ -344,14 +344,14 @@ impl Socket {
 
     /// An emit to this client. With connection state recovery on it goes
     /// through the adapter, to the room of this socket's id, so it is
-    /// recorded and gets an offset (as Node's `socket.emit` does).
+    /// recorded and gets an offset (as Node's `socket.emit` does), and
+    /// succeeds even when the socket is disconnected.
     fn emit_packet(&self, packet: &Outgoing, volatile: bool) -> Result<(), EmitError> {
         if self.server.config.connection_state_recovery.is_none() || volatile {
             return self.send_packet(packet, volatile);
         }
-        if !self.connected() {
-            return Err(EmitError::Closed);
-        }
+        // Recorded even while the socket is away (as Node does): its
+        // client gets it when it recovers.
         let opts = oxio_adapter::BroadcastOptions {
             rooms: vec![self.id.as_str().into()],
             ..Default::default()
@@ -515,6 +515,15 @@ impl Socket {
         if let Some(client) = self.client.upgrade() {
             client.remove_entry(self.ns(), &self.id);
         }
+    }
+
+    /// Closes the connection under this socket without a DISCONNECT
+    /// packet (Node's `socket.conn.close()`): every socket of the
+    /// connection goes with `forced close`, and the client, which sees
+    /// its transport close, reconnects (with connection state recovery on,
+    /// it recovers).
+    pub fn close_connection(&self) {
+        self.session.close(CloseReason::ForcedClose);
     }
 
     /// Disconnects every namespace of this connection and closes it
