@@ -316,3 +316,232 @@ impl Adapter for MemoryAdapter {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AckError, AckSink, EmitError, LocalSockets, RemoteSocketData, ServerEvent};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// Local sockets that record what they are sent.
+    #[derive(Default)]
+    struct Sink(Mutex<Vec<(String, String)>>);
+
+    impl LocalSockets for Sink {
+        fn send(&self, sid: &Sid, packet: &Outgoing, _: bool) -> Result<(), EmitError> {
+            self.0
+                .lock()
+                .unwrap()
+                .push((sid.to_string(), packet.text().as_str().to_owned()));
+            Ok(())
+        }
+        fn send_with_ack(
+            &self,
+            _: &Sid,
+            _: &Outgoing,
+            _: u64,
+            _: AckSink,
+            _: bool,
+        ) -> Result<(), AckError> {
+            Ok(())
+        }
+        fn disconnect(&self, _: &Sid, _: bool) {}
+        fn socket_data(&self, _: &Sid) -> Option<RemoteSocketData> {
+            None
+        }
+        fn next_ack_id(&self) -> u64 {
+            0
+        }
+        fn server_side_event(&self, _: ServerEvent) -> bool {
+            false
+        }
+    }
+
+    fn adapter(config: ConnectionStateRecovery) -> (MemoryAdapter, Arc<Sink>) {
+        let sink = Arc::new(Sink::default());
+        let weak: std::sync::Weak<dyn LocalSockets> = {
+            let s: Arc<dyn LocalSockets> = sink.clone();
+            Arc::downgrade(&s)
+        };
+        let ns = LocalNamespace::new("/".into(), weak);
+        let a = MemoryAdapter::with_recovery(ns, config);
+        a.add_all(&"a".into(), &["a".into(), "r".into()]);
+        (a, sink)
+    }
+
+    /// Broadcasts `n` events `e(i)` to room `r`; their offsets.
+    fn emit(a: &MemoryAdapter, sink: &Sink, from: usize, n: usize) -> Vec<String> {
+        let opts = BroadcastOptions {
+            rooms: vec!["r".into()],
+            ..Default::default()
+        };
+        for i in from..from + n {
+            let p = Outgoing::event("/", None, "e", &(i,)).unwrap();
+            a.broadcast(&p, &opts).unwrap();
+        }
+        let sent = sink.0.lock().unwrap();
+        sent[sent.len() - n..]
+            .iter()
+            .map(|(_, t)| {
+                let v: Vec<serde_json::Value> = serde_json::from_str(&t[1..]).unwrap();
+                v.last().unwrap().as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
+    fn session(pid: &str) -> PersistedSession {
+        PersistedSession {
+            sid: "a".into(),
+            pid: pid.into(),
+            rooms: vec!["a".into(), "r".into()],
+            data: serde_json::json!({}),
+        }
+    }
+
+    fn restore(a: &MemoryAdapter, pid: &str, offset: &str) -> Option<Vec<String>> {
+        let fut = a.restore_session(pid, offset);
+        let r = futures_now(fut)?;
+        Some(
+            r.missed
+                .iter()
+                .map(|p| p.text().as_str().to_owned())
+                .collect(),
+        )
+    }
+
+    fn futures_now(
+        fut: BoxFuture<Result<Option<RestoredSession>, AdapterError>>,
+    ) -> Option<RestoredSession> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(fut).unwrap()
+    }
+
+    #[test]
+    fn the_buffer_keeps_the_newest_packets_within_its_count_bound() {
+        let (a, sink) = adapter(ConnectionStateRecovery {
+            max_packets: 3,
+            ..Default::default()
+        });
+        let offsets = emit(&a, &sink, 0, 5);
+        assert_eq!(a.recovery_stats().unwrap().0, 3);
+        a.persist_session(session("p"));
+        // Packet 1's offset is gone: a new session, and the session stays.
+        assert_eq!(restore(&a, "p", &offsets[1]), None);
+        let missed = restore(&a, "p", &offsets[2]).unwrap();
+        assert_eq!(missed.len(), 2);
+        assert!(missed[0].starts_with(r#"2["e",3,""#), "{missed:?}");
+        assert!(missed[1].starts_with(r#"2["e",4,""#), "{missed:?}");
+        // Taken: not twice.
+        assert_eq!(restore(&a, "p", &offsets[2]), None);
+    }
+
+    #[test]
+    fn the_buffer_keeps_within_its_byte_bound() {
+        let (a, sink) = adapter(ConnectionStateRecovery {
+            max_bytes: 100,
+            ..Default::default()
+        });
+        emit(&a, &sink, 0, 50);
+        let (packets, bytes, _) = a.recovery_stats().unwrap();
+        assert!(bytes <= 100 && bytes > 60, "{bytes}");
+        assert!((3..=6).contains(&packets), "{packets}");
+    }
+
+    #[test]
+    fn sessions_are_bounded_oldest_first() {
+        let (a, _) = adapter(ConnectionStateRecovery {
+            max_sessions: 2,
+            ..Default::default()
+        });
+        for pid in ["p1", "p2", "p3"] {
+            a.persist_session(session(pid));
+        }
+        assert_eq!(a.recovery_stats().unwrap().2, 2);
+        let (a, sink) = adapter(ConnectionStateRecovery {
+            max_sessions: 2,
+            ..Default::default()
+        });
+        let offsets = emit(&a, &sink, 0, 1);
+        for pid in ["p1", "p2", "p3"] {
+            a.persist_session(session(pid));
+        }
+        assert_eq!(restore(&a, "p1", &offsets[0]), None);
+        assert_eq!(restore(&a, "p3", &offsets[0]), Some(vec![]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_sessions_and_packets_are_swept() {
+        let (a, sink) = adapter(ConnectionStateRecovery {
+            max_disconnection_duration: Duration::from_secs(10),
+            sweep_interval: Duration::from_secs(3),
+            ..Default::default()
+        });
+        let offsets = emit(&a, &sink, 0, 2);
+        a.persist_session(session("p"));
+        tokio::time::advance(Duration::from_secs(6)).await;
+        emit(&a, &sink, 2, 1);
+        a.persist_session(session("q"));
+        assert_eq!(
+            a.recovery_stats(),
+            Some((3, a.recovery_stats().unwrap().1, 2))
+        );
+        // 12 s: the first two packets and session p expired; the sweeper
+        // (every 3 s) drops them without any call.
+        tokio::time::advance(Duration::from_secs(6)).await;
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let (packets, _, sessions) = a.recovery_stats().unwrap();
+        assert_eq!((packets, sessions), (1, 1));
+        assert!(a.restore_session("p", &offsets[1]).await.unwrap().is_none());
+        // 17 s: everything expired.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        a.sweep();
+        assert_eq!(a.recovery_stats(), Some((0, 0, 0)));
+    }
+
+    #[test]
+    fn packets_for_a_socket_being_restored_are_held_then_sent_in_order() {
+        let (a, sink) = adapter(ConnectionStateRecovery::default());
+        let offsets = emit(&a, &sink, 0, 1);
+        a.persist_session(session("p"));
+        a.del_all(&"a".into());
+        emit(&a, &sink, 1, 1); // missed (nobody to send it to)
+        let missed = restore(&a, "p", &offsets[0]).unwrap();
+        assert_eq!(missed.len(), 1);
+        let before = sink.0.lock().unwrap().len();
+        let opts = BroadcastOptions::default();
+        for i in 2..5 {
+            a.broadcast(&Outgoing::event("/", None, "e", &(i,)).unwrap(), &opts)
+                .unwrap();
+        }
+        assert_eq!(sink.0.lock().unwrap().len(), before, "held");
+        assert!(a.restore_finished(&"a".into(), true));
+        let sent = sink.0.lock().unwrap();
+        let held: Vec<&str> = sent[before..].iter().map(|(_, t)| &t[..8]).collect();
+        assert_eq!(held, [r#"2["e",2,"#, r#"2["e",3,"#, r#"2["e",4,"#]);
+    }
+
+    #[test]
+    fn too_many_held_packets_fail_the_restore() {
+        let (a, sink) = adapter(ConnectionStateRecovery::default());
+        let offsets = emit(&a, &sink, 0, 1);
+        a.persist_session(session("p"));
+        restore(&a, "p", &offsets[0]).unwrap();
+        let p = Outgoing::event("/", None, "e", &()).unwrap();
+        for _ in 0..crate::recovery::MAX_HELD {
+            a.broadcast(&p, &BroadcastOptions::default()).unwrap();
+        }
+        assert!(a.restore_finished(&"a".into(), false), "dropped");
+        a.persist_session(session("q"));
+        let offsets = emit(&a, &sink, 0, 1);
+        restore(&a, "q", &offsets[0]).unwrap();
+        for _ in 0..=crate::recovery::MAX_HELD {
+            a.broadcast(&p, &BroadcastOptions::default()).unwrap();
+        }
+        assert!(!a.restore_finished(&"a".into(), true));
+    }
+}
