@@ -95,6 +95,19 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = (pid, offset);
         Box::pin(std::future::ready(Ok(None)))
     }
+
+    /// Connection state recovery: called once after every successful
+    /// [`restore_session`](Self::restore_session), when socket `sid` is
+    /// connected (`connected`: its CONNECT reply is queued) or failed to
+    /// connect. An adapter that held packets for `sid` between taking its
+    /// missed packets and now (so none is lost or sent twice) delivers
+    /// them, in order, or drops them. `false`: the held packets overflowed;
+    /// the Socket.IO layer then closes the connection (the client recovers
+    /// again, from its last offset).
+    fn restore_finished(&self, sid: &Sid, connected: bool) -> bool {
+        let _ = (sid, connected);
+        true
+    }
 }
 
 /// Makes one adapter per namespace. Closures qualify.
@@ -138,7 +151,8 @@ pub struct PersistedSession {
 }
 
 /// A recovered session (Node's `Session`): what was persisted, and the
-/// packets the client missed, oldest first.
+/// packets the client missed, oldest first, each with its offset as last
+/// argument. The Socket.IO layer writes them before the CONNECT reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestoredSession {
     /// The persisted session.

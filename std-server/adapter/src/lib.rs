@@ -14,6 +14,7 @@
 //! | answers to a broadcast with acks: [`AckCollector`], [`AckEvent`] | `ack.rs` |
 //! | server-side events between nodes: [`ServerEvent`] | `server_side.rs` |
 //! | the room index: [`RoomIndex`] | `rooms.rs` |
+//! | connection state recovery in one process: [`ConnectionStateRecovery`], offsets, the bounded replay buffer and sessions | `recovery.rs` |
 //! | errors, each with its cause: [`AdapterError`], [`EmitError`], [`AckError`] | `error.rs` |
 //!
 //! Dependencies point one way: this crate knows the engine's value types
@@ -21,9 +22,10 @@
 //! layer implements [`LocalSockets`] for each namespace and hands the
 //! adapter a [`LocalNamespace`]; an adapter acts on sockets only through it.
 //!
-//! Designed for what comes next: connection state recovery goes through
-//! [`Adapter::persist_session`] and [`Adapter::restore_session`] (defaults:
-//! nothing kept, nothing restored), and a server-wide packet format through
+//! Connection state recovery goes through [`Adapter::persist_session`],
+//! [`Adapter::restore_session`] and [`Adapter::restore_finished`]
+//! (defaults: nothing kept, nothing restored); [`MemoryAdapter::with_recovery`]
+//! implements them. A server-wide packet format goes through
 //! [`LocalSockets::parser`]: an adapter never assumes the JSON text format
 //! of a packet it did not build itself.
 //!
@@ -53,6 +55,7 @@ mod local;
 mod memory;
 mod options;
 mod packet;
+mod recovery;
 mod rooms;
 mod server_side;
 
@@ -65,5 +68,6 @@ pub use options::{BroadcastFlags, BroadcastOptions, IntoRooms, Room};
 pub use oxio_engine::sync;
 pub use oxio_engine::{Message, Sid, Utf8Bytes};
 pub use packet::{Outgoing, Payload};
+pub use recovery::ConnectionStateRecovery;
 pub use rooms::RoomIndex;
 pub use server_side::{ServerAck, ServerEvent, ServerSideAcks};

@@ -224,6 +224,86 @@ impl Outgoing {
     pub fn messages(&self) -> &[Message] {
         &self.messages
     }
+
+    /// Whether this is an EVENT (or BINARY_EVENT) that expects no ack:
+    /// the only packets connection state recovery records (Node's
+    /// `packet.type === 2 && packet.id === undefined`). Reads the header
+    /// of the text frame (`2`, or `5<n>-`, then `/nsp,` and an ack id
+    /// when present).
+    ///
+    /// ```
+    /// use oxio_adapter::Outgoing;
+    /// use oxio_codec::socketio::Binary;
+    ///
+    /// assert!(Outgoing::event("/", None, "a", &(1,)).unwrap().is_event_without_ack());
+    /// assert!(Outgoing::event("/chat", None, "a", &(Binary(&[1]),)).unwrap().is_event_without_ack());
+    /// assert!(!Outgoing::event("/chat", Some(4), "a", &()).unwrap().is_event_without_ack());
+    /// assert!(!Outgoing::ack("/", 4, &(1,)).unwrap().is_event_without_ack());
+    /// ```
+    pub fn is_event_without_ack(&self) -> bool {
+        let text = self.text.as_str();
+        let rest = match text.as_bytes().first() {
+            Some(b'2') => text.get(1..).unwrap_or_default(),
+            Some(b'5') => match text.find('-') {
+                Some(dash) => text.get(dash + 1..).unwrap_or_default(),
+                None => return false,
+            },
+            _ => return false,
+        };
+        let rest = if rest.starts_with('/') {
+            match rest.find(',') {
+                Some(comma) => rest.get(comma + 1..).unwrap_or_default(),
+                None => return false,
+            }
+        } else {
+            rest
+        };
+        rest.starts_with('[')
+    }
+
+    /// This packet with `offset` appended as the last argument of its JSON
+    /// array (`42["ev",1]` → `42["ev",1,"<offset>"]`), as connection state
+    /// recovery sends recorded events; attachments are unchanged (they are
+    /// shared, not copied). `None` when the text does not end with its
+    /// array (not an event or ack of the JSON parser).
+    ///
+    /// ```
+    /// use oxio_adapter::Outgoing;
+    /// use oxio_codec::socketio::Binary;
+    ///
+    /// let p = Outgoing::event("/", None, "ev", &()).unwrap().with_offset("Ab.0").unwrap();
+    /// assert_eq!(p.text().as_str(), r#"2["ev","Ab.0"]"#);
+    /// let p = Outgoing::event("/n", None, "up", &(1, Binary(&[7]))).unwrap();
+    /// let q = p.with_offset("x").unwrap();
+    /// assert_eq!(q.text().as_str(), r#"51-/n,["up",1,{"_placeholder":true,"num":0},"x"]"#);
+    /// assert!(q.attachments().eq(p.attachments()));
+    /// ```
+    pub fn with_offset(&self, offset: &str) -> Option<Outgoing> {
+        let text = self.text.as_str();
+        let head = text.strip_suffix(']')?;
+        if !head.contains('[') {
+            return None;
+        }
+        let quoted = serde_json::to_string(offset).ok()?;
+        let mut out = String::with_capacity(text.len() + quoted.len() + 1);
+        out.push_str(head);
+        out.push(',');
+        out.push_str(&quoted);
+        out.push(']');
+        let text = Utf8Bytes::from(out);
+        let mut messages = self.messages.clone();
+        match messages.first_mut() {
+            Some(first) => *first = Message::Text(text.clone()),
+            None => messages.push(Message::Text(text.clone())),
+        }
+        Some(Outgoing { text, messages })
+    }
+
+    /// The bytes this packet holds: its text and its attachments.
+    pub fn size(&self) -> usize {
+        self.attachments()
+            .fold(self.text.as_str().len(), |n, a| n.saturating_add(a.len()))
+    }
 }
 
 #[cfg(test)]

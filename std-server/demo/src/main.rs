@@ -70,6 +70,20 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..))]
     connect_timeout: u64,
 
+    /// Socket.IO connection state recovery: how long a client that lost its
+    /// connection may come back as the same socket (same id, rooms, data)
+    /// and receive the events it missed (Node's maxDisconnectionDuration);
+    /// 0 turns recovery off. Needs the in-memory adapter (not with --redis,
+    /// where clients get a pid but are never restored, as with Node's
+    /// Redis adapter).
+    #[arg(
+        long,
+        env = "OXIO_RECOVERY_SECS",
+        value_name = "SECS",
+        default_value_t = 120
+    )]
+    recovery_secs: u64,
+
     /// Engine.IO maxPayload: the largest message or polling request body
     /// accepted from a client.
     #[arg(long, env = "OXIO_MAX_PAYLOAD", value_name = "BYTES", default_value_t = 1_000_000,
@@ -399,6 +413,11 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     let settings = EngineSettings::from_cli(&cli);
     let mut config = DemoConfig::new(jwt_keys(cli.jwt_secret.as_deref())?);
     config.socketio.connect_timeout = Duration::from_millis(cli.connect_timeout);
+    config.socketio.connection_state_recovery =
+        (cli.recovery_secs > 0).then(|| oxio_server::socketio::ConnectionStateRecovery {
+            max_disconnection_duration: Duration::from_secs(cli.recovery_secs),
+            ..Default::default()
+        });
     if let Some(dir) = &cli.client_dir {
         config.client_script = ClientScript::in_dir(dir);
     }

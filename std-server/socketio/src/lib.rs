@@ -64,6 +64,28 @@
 //!   every connection), where Node writes them one by one.
 //! - With `allow_eio3`, a v3 client's heartbeat deadline is kept across the
 //!   polling → WebSocket upgrade.
+//! - Connection state recovery
+//!   ([`SocketIoConfig::connection_state_recovery`](socketio::SocketIoConfig::connection_state_recovery),
+//!   off by default as in Node) is bounded: the replay buffer holds at most
+//!   `max_packets` packets and `max_bytes` bytes per namespace, and at most
+//!   `max_sessions` sessions are kept (the oldest go first; a client whose
+//!   offset is gone gets a new session). Node keeps everything for
+//!   `maxDisconnectionDuration`.
+//! - A recovered session is used once (the in-memory adapter takes it, as
+//!   Node's Redis Streams adapter does): Node's in-memory adapter keeps it,
+//!   so two connections could recover the same socket id at once.
+//! - Broadcasts that reach a socket while it is being recovered (after its
+//!   missed packets were taken, before its CONNECT reply, e.g. while its
+//!   middlewares run) are held and sent right after the CONNECT reply;
+//!   Node drops them (the socket is not connected yet). A recovering
+//!   client thus never loses an event nor gets one twice.
+//! - With recovery on, the broadcasts of one namespace are recorded and
+//!   delivered one at a time, so each client receives them in offset order
+//!   (Node is single-threaded). Offsets have the shape of Node's (`yeast`)
+//!   but never go back with the wall clock. A `pid` or `offset` longer than
+//!   64 characters is not looked up. Engine.IO v3 clients get no `pid` (Node
+//!   makes one but never sends it); the events they receive carry offsets,
+//!   as in Node.
 //! - The Redis adapter (`oxio-redis-adapter`) speaks the classic
 //!   @socket.io/redis-adapter 8.x protocol; the sharded variant
 //!   (`createShardedAdapter`) is not implemented.

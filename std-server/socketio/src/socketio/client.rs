@@ -6,7 +6,7 @@
 use super::handler::{call_guarded, start};
 use super::handshake::{auth_from_query, Handshake};
 use super::server::{spawn, ServerInner};
-use super::socket::Socket;
+use super::socket::{deliver, Restored, Socket};
 use super::{ConnectError, DisconnectReason, Payload, Sid, SocketRef};
 use bytes::Bytes;
 use oxio_codec::socketio::{
@@ -73,12 +73,44 @@ pub(crate) struct Client {
 enum ConnectOutcome {
     Violation,
     Refused(&'static str),
-    Started(SocketRef, mpsc::Receiver<Queued>),
+    Started(SocketRef, mpsc::Receiver<Queued>, Option<Recover>),
 }
 
 #[derive(serde::Serialize)]
 struct ConnectReply<'a> {
     sid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<&'a str>,
+}
+
+/// What a CONNECT asks to recover: its auth's `pid` and `offset`.
+struct Recover {
+    pid: String,
+    offset: String,
+}
+
+/// Longest `pid` or `offset` worth looking up (ours are 20 and at most 23
+/// characters); a longer one gets a new session.
+const MAX_RECOVERY_ID: usize = 64;
+
+/// The `pid` and `offset` of a CONNECT's auth, when both are strings (as
+/// Node checks `typeof auth.pid === "string" && typeof auth.offset ===
+/// "string"`); other keys of the auth are the application's.
+fn recovery_request(auth: &str) -> Option<Recover> {
+    #[derive(serde::Deserialize)]
+    struct Auth {
+        pid: Option<serde_json::Value>,
+        offset: Option<serde_json::Value>,
+    }
+    let auth: Auth = serde_json::from_str(auth).ok()?;
+    match (auth.pid?, auth.offset?) {
+        (serde_json::Value::String(pid), serde_json::Value::String(offset))
+            if pid.len() <= MAX_RECOVERY_ID && offset.len() <= MAX_RECOVERY_ID =>
+        {
+            Some(Recover { pid, offset })
+        }
+        _ => None,
+    }
 }
 
 /// Runs a slice encoder with a buffer that grows until the frame fits
@@ -405,6 +437,11 @@ impl Client {
                         ConnectOutcome::Refused("Internal error")
                     }
                     (Some(nsp), Some(id)) => {
+                        let recover =
+                            match (self.version, &self.server.config.connection_state_recovery) {
+                                (Version::V5, Some(_)) => recovery_request(&auth),
+                                _ => None,
+                            };
                         let handshake = Handshake::new(self.session.info(), auth);
                         let socket = Socket::create(
                             id,
@@ -414,6 +451,7 @@ impl Client {
                             self.version,
                             handshake,
                             self.server.clone(),
+                            None,
                         );
                         let (tx, rx) = mpsc::channel(self.server.config.inbound_queue_len.max(1));
                         st.nsps.insert(
@@ -424,7 +462,7 @@ impl Client {
                                 connected: false,
                             },
                         );
-                        ConnectOutcome::Started(socket, rx)
+                        ConnectOutcome::Started(socket, rx, recover)
                     }
                 }
             }
@@ -437,10 +475,10 @@ impl Client {
             ConnectOutcome::Refused(message) => {
                 self.send_connect_error(&ns, &ConnectError::new(message), Version::V5)
             }
-            ConnectOutcome::Started(socket, rx) => {
+            ConnectOutcome::Started(socket, rx, recover) => {
                 let Some(me) = self.me.upgrade() else { return };
                 let ns = socket.namespace().clone();
-                if spawn(run_socket(me, socket.clone(), rx)).is_none() {
+                if spawn(run_socket(me, socket.clone(), rx, recover)).is_none() {
                     socket.close_with(DisconnectReason::TransportError);
                     ns.end_connect();
                 }
@@ -499,6 +537,7 @@ impl Client {
                     socket.ns(),
                     &ConnectReply {
                         sid: socket.id().as_str(),
+                        pid: socket.pid().map(|p| p.as_str()),
                     },
                 )
             }),
@@ -541,6 +580,72 @@ impl Client {
             self.session.close(CloseReason::ForcedClose);
         }
         true
+    }
+
+    /// Connection state recovery: asks the adapter for session `pid` from
+    /// `offset`. Restored: a socket with the old id, rooms and data
+    /// replaces `fresh` (the socket made for a new session), and the
+    /// packets the client missed are queued, before the CONNECT reply (as
+    /// Node writes them). The adapter holds what is broadcast to the
+    /// socket from then on until [`Adapter::restore_finished`](oxio_adapter::Adapter::restore_finished).
+    /// Otherwise (unknown or expired session, offset gone, adapter error)
+    /// `fresh` goes on as a new session, silently, as in Node.
+    async fn restore(&self, fresh: SocketRef, recover: Recover) -> SocketRef {
+        let ns = fresh.namespace().clone();
+        let restored = match ns
+            .adapter()
+            .restore_session(&recover.pid, &recover.offset)
+            .await
+        {
+            Ok(Some(r)) => r,
+            Ok(None) => return fresh,
+            Err(e) => {
+                tracing::debug!(sid = self.session.sid(), error = %e, "session not restored");
+                return fresh;
+            }
+        };
+        let oxio_adapter::RestoredSession { session, missed } = restored;
+        let sid = session.sid.clone();
+        let socket = Socket::create(
+            session.sid,
+            ns.clone(),
+            self.session.clone(),
+            self.me.clone(),
+            self.version,
+            fresh.handshake().clone(),
+            self.server.clone(),
+            Some(Restored {
+                sid: sid.clone(),
+                pid: session.pid,
+                data: session.data,
+            }),
+        );
+        let swapped = {
+            let mut st = self.lock();
+            let closing = st.closing;
+            match st.nsps.get_mut(ns.name()) {
+                Some(e) if !closing && e.socket == fresh => {
+                    e.socket = socket.clone();
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !swapped {
+            // The connection went away meanwhile.
+            ns.adapter().restore_finished(&sid, false);
+            ns.adapter().del_all(&sid);
+            return fresh;
+        }
+        tracing::debug!(sid = %sid, missed = missed.len(), "connection state recovered");
+        // Already done by the in-memory adapter; other adapters may not.
+        ns.adapter().add_all(&sid, &session.rooms);
+        for packet in &missed {
+            if deliver(&self.session, packet, false, self.server.config.overflow).is_err() {
+                break;
+            }
+        }
+        socket
     }
 
     pub(crate) fn remove_entry(&self, ns: &str, sid: &Sid) {
@@ -602,10 +707,31 @@ impl<F: Future> Future for CatchUnwind<F> {
 
 /// The task of one socket: middlewares, CONNECT, the connection handler,
 /// then its events in order, then the disconnect handler.
-async fn run_socket(client: Arc<Client>, socket: SocketRef, mut rx: mpsc::Receiver<Queued>) {
+async fn run_socket(
+    client: Arc<Client>,
+    socket: SocketRef,
+    mut rx: mpsc::Receiver<Queued>,
+    recover: Option<Recover>,
+) {
+    let socket = match recover {
+        Some(recover) => client.restore(socket, recover).await,
+        None => socket,
+    };
     let ns = socket.namespace().clone();
     let mut refused = None;
-    for middleware in ns.template().middlewares() {
+    let skip_middlewares = socket.recovered()
+        && client
+            .server
+            .config
+            .connection_state_recovery
+            .as_ref()
+            .is_some_and(|c| c.skip_middlewares);
+    let middlewares = if skip_middlewares {
+        Vec::new()
+    } else {
+        ns.template().middlewares()
+    };
+    for middleware in middlewares {
         match CatchUnwind(Box::pin(middleware.call(socket.clone()))).await {
             Some(Ok(())) => {}
             Some(Err(e)) => {
@@ -629,6 +755,10 @@ async fn run_socket(client: Arc<Client>, socket: SocketRef, mut rx: mpsc::Receiv
         }
         None => client.complete_connect(&socket),
     };
+    if socket.recovered() && !ns.adapter().restore_finished(socket.id(), connected) && connected {
+        tracing::warn!(sid = %socket.id(), "too many packets held during the recovery: closing");
+        client.close_session(CloseReason::ForcedClose);
+    }
     ns.end_connect();
     if !connected {
         socket.close_with(DisconnectReason::TransportClose);

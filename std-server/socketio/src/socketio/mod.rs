@@ -68,7 +68,9 @@ pub use handshake::Handshake;
 pub use io::Io;
 pub use namespace::{ConnectMiddleware, MiddlewareFuture, NsHandle, NsPatternError};
 pub use operators::BroadcastOperators;
-pub use oxio_adapter::{AckError, AckResponse, BroadcastAcks, EmitError, Outgoing, Payload};
+pub use oxio_adapter::{
+    AckError, AckResponse, BroadcastAcks, ConnectionStateRecovery, EmitError, Outgoing, Payload,
+};
 pub use oxio_engine::Sid;
 pub use server::{OverflowPolicy, SocketIo, SocketIoBuilder, SocketIoConfig};
 pub use socket::{PacketVerdict, Socket, SocketEmitter, SocketRef};

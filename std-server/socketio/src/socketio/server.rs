@@ -7,7 +7,7 @@ use super::namespace::{
     Registry,
 };
 use super::{ConnectHandler, Extensions, Io, NsPatternError};
-use oxio_adapter::{AdapterFactory, MemoryAdapterFactory};
+use oxio_adapter::{AdapterFactory, ConnectionStateRecovery, MemoryAdapterFactory};
 use oxio_codec::Limits;
 use oxio_engine::config::EngineConfig;
 use oxio_engine::service::EngineLayer;
@@ -61,6 +61,19 @@ pub struct SocketIoConfig {
     pub overflow: OverflowPolicy,
     /// Decoder limits (packet size, attachments, depth...).
     pub limits: Limits,
+    /// Connection state recovery (Node's `connectionStateRecovery`; off
+    /// by default, as in Node): each v5 socket gets a private id (`pid`,
+    /// sent in its CONNECT reply), every event emitted without ack and not
+    /// volatile gets an offset as its last argument and is kept, and a
+    /// client that comes back within
+    /// [`max_disconnection_duration`](ConnectionStateRecovery::max_disconnection_duration)
+    /// with its pid and last offset gets its socket back (same id, rooms
+    /// and [`SocketData`](super::SocketData)) and the events it missed;
+    /// see [`ConnectionStateRecovery`] for the options and bounds. Works
+    /// with the in-memory adapter (made automatically when no adapter is
+    /// given); another adapter must implement the recovery hooks of
+    /// [`Adapter`](oxio_adapter::Adapter).
+    pub connection_state_recovery: Option<ConnectionStateRecovery>,
 }
 
 impl Default for SocketIoConfig {
@@ -74,6 +87,7 @@ impl Default for SocketIoConfig {
             cleanup_empty_child_namespaces: false,
             overflow: OverflowPolicy::Disconnect,
             limits: Limits::default(),
+            connection_state_recovery: None,
         }
     }
 }
@@ -97,7 +111,7 @@ pub struct SocketIoBuilder {
     config: SocketIoConfig,
     engine: EngineConfig,
     state: Extensions,
-    adapter: Arc<dyn AdapterFactory>,
+    adapter: Option<Arc<dyn AdapterFactory>>,
 }
 
 impl SocketIoBuilder {
@@ -149,6 +163,26 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Turns connection state recovery on; see
+    /// [`SocketIoConfig::connection_state_recovery`].
+    ///
+    /// ```
+    /// use oxio_server::socketio::{ConnectionStateRecovery, SocketIo};
+    /// use std::time::Duration;
+    ///
+    /// let sio = SocketIo::builder()
+    ///     .connection_state_recovery(ConnectionStateRecovery {
+    ///         max_disconnection_duration: Duration::from_secs(30),
+    ///         ..Default::default()
+    ///     })
+    ///     .build();
+    /// assert!(sio.config().connection_state_recovery.is_some());
+    /// ```
+    pub fn connection_state_recovery(mut self, options: ConnectionStateRecovery) -> Self {
+        self.config.connection_state_recovery = Some(options);
+        self
+    }
+
     /// Replaces the whole configuration.
     pub fn config(mut self, config: SocketIoConfig) -> Self {
         self.config = config;
@@ -170,7 +204,7 @@ impl SocketIoBuilder {
 
     /// Uses another adapter than the in-memory one.
     pub fn with_adapter(mut self, factory: impl AdapterFactory) -> Self {
-        self.adapter = Arc::new(factory);
+        self.adapter = Some(Arc::new(factory));
         self
     }
 
@@ -209,10 +243,18 @@ impl SocketIoBuilder {
     /// namespace `/` exists from the start (with a handler that does
     /// nothing, as in Node); give it one with `io.ns("/", ..)`.
     pub fn build(self) -> SocketIo {
+        // As Node: with recovery on and no adapter given, the in-memory
+        // adapter that records (Node's `SessionAwareAdapter`).
+        let adapter =
+            self.adapter
+                .unwrap_or_else(|| match &self.config.connection_state_recovery {
+                    Some(csr) => Arc::new(MemoryAdapterFactory::with_recovery(csr.clone())),
+                    None => Arc::new(MemoryAdapterFactory::new()),
+                });
         let inner = Arc::new(ServerInner {
             config: self.config,
             state: self.state,
-            adapter_factory: self.adapter,
+            adapter_factory: adapter,
             registry: RwLock::new(Registry::default()),
             clients: Mutex::new(HashMap::new()),
         });
@@ -390,7 +432,7 @@ impl SocketIo {
             config: SocketIoConfig::default(),
             engine: EngineConfig::default(),
             state: Extensions::default(),
-            adapter: Arc::new(MemoryAdapterFactory),
+            adapter: None,
         }
     }
 

@@ -99,6 +99,18 @@ pub struct Socket {
     extensions: Extensions,
     reason: Mutex<Option<DisconnectReason>>,
     server: Arc<ServerInner>,
+    /// The private session id (connection state recovery on, v5 clients).
+    pid: Option<Sid>,
+    /// Restored from a previous session.
+    recovered: bool,
+}
+
+/// What a socket is made from when connection state recovery restored
+/// its session: its old id, private id and data.
+pub(crate) struct Restored {
+    pub(crate) sid: Sid,
+    pub(crate) pid: Sid,
+    pub(crate) data: serde_json::Value,
 }
 
 /// A shared reference to a [`Socket`]; what handlers receive.
@@ -164,6 +176,7 @@ pub(crate) fn deliver(
 }
 
 impl Socket {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn create(
         id: Sid,
         ns: Arc<Namespace>,
@@ -172,8 +185,30 @@ impl Socket {
         protocol: Version,
         handshake: Handshake,
         server: Arc<ServerInner>,
+        restored: Option<Restored>,
     ) -> SocketRef {
         let max_acks = server.config.max_pending_acks;
+        let recovery = server.config.connection_state_recovery.is_some();
+        let (id, pid, recovered, data) = match restored {
+            Some(r) => (r.sid, Some(r.pid), true, Some(r.data)),
+            // Node makes a pid for v3 clients too, but never sends it.
+            None if recovery && protocol == Version::V5 => match Sid::generate() {
+                Ok(pid) => (id, Some(pid), false, None),
+                Err(e) => {
+                    tracing::error!(error = %e, "no private session id: this socket cannot recover");
+                    (id, None, false, None)
+                }
+            },
+            None => (id, None, false, None),
+        };
+        let extensions = Extensions::default();
+        // Node restores `socket.data` as it was; an empty object is the
+        // default `data`, not worth an extension.
+        if let Some(data) =
+            data.filter(|d| !d.is_null() && d.as_object().is_none_or(|o| !o.is_empty()))
+        {
+            extensions.insert(super::SocketData(data));
+        }
         SocketRef(Arc::new_cyclic(|me| Socket {
             id,
             me: me.clone(),
@@ -185,10 +220,25 @@ impl Socket {
             handlers: RwLock::new(Handlers::default()),
             state: AtomicU8::new(CONNECTING),
             acks: Mutex::new(AckRegistry::new(max_acks)),
-            extensions: Extensions::default(),
+            extensions,
             reason: Mutex::new(None),
             server,
+            pid,
+            recovered,
         }))
+    }
+
+    /// Whether this socket was restored by connection state recovery: the
+    /// same id, rooms and [`SocketData`](super::SocketData) as before the
+    /// client lost its connection, and the events it missed were sent
+    /// (Node's `socket.recovered`).
+    pub fn recovered(&self) -> bool {
+        self.recovered
+    }
+
+    /// The private session id the client presents to recover.
+    pub(crate) fn pid(&self) -> Option<&Sid> {
+        self.pid.as_ref()
     }
 
     fn handlers_mut(&self) -> std::sync::RwLockWriteGuard<'_, Handlers> {
@@ -289,7 +339,25 @@ impl Socket {
     /// become binary attachments) to this client.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let packet = Outgoing::event(self.ns(), None, event, args)?;
-        self.send_packet(&packet, false)
+        self.emit_packet(&packet, false)
+    }
+
+    /// An emit to this client. With connection state recovery on it goes
+    /// through the adapter, to the room of this socket's id, so it is
+    /// recorded and gets an offset (as Node's `socket.emit` does), and
+    /// succeeds even when the socket is disconnected.
+    fn emit_packet(&self, packet: &Outgoing, volatile: bool) -> Result<(), EmitError> {
+        if self.server.config.connection_state_recovery.is_none() || volatile {
+            return self.send_packet(packet, volatile);
+        }
+        // Recorded even while the socket is away (as Node does): its
+        // client gets it when it recovers.
+        let opts = oxio_adapter::BroadcastOptions {
+            rooms: vec![self.id.as_str().into()],
+            ..Default::default()
+        };
+        self.ns.adapter().broadcast(packet, &opts)?;
+        Ok(())
     }
 
     /// Sends `event` and waits for the client's ack, up to the server's ack
@@ -449,6 +517,15 @@ impl Socket {
         }
     }
 
+    /// Closes the connection under this socket without a DISCONNECT
+    /// packet (Node's `socket.conn.close()`): every socket of the
+    /// connection goes with `forced close`, and the client, which sees
+    /// its transport close, reconnects (with connection state recovery on,
+    /// it recovers).
+    pub fn close_connection(&self) {
+        self.session.close(CloseReason::ForcedClose);
+    }
+
     /// Disconnects every namespace of this connection and closes it
     /// (Node's `socket.disconnect(true)`).
     pub fn disconnect_and_close(&self) {
@@ -475,9 +552,44 @@ impl Socket {
             return false;
         }
         *self.reason.locked() = Some(reason);
+        if prev == CONNECTED {
+            self.persist(reason);
+        }
         self.ns.remove_socket(&self.id);
         self.acks.locked().fail_all(&self.id);
         true
+    }
+
+    /// Connection state recovery: keeps this socket's session when it lost
+    /// its connection for a reason the client recovers from (Node's
+    /// `RECOVERABLE_DISCONNECT_REASONS`), never after a namespace
+    /// disconnect or a parse error.
+    fn persist(&self, reason: DisconnectReason) {
+        let recoverable = matches!(
+            reason,
+            DisconnectReason::TransportError
+                | DisconnectReason::TransportClose
+                | DisconnectReason::ForcedClose
+                | DisconnectReason::PingTimeout
+                | DisconnectReason::ServerShuttingDown
+        );
+        let Some(pid) = &self.pid else { return };
+        if !recoverable || self.server.config.connection_state_recovery.is_none() {
+            return;
+        }
+        let data = self
+            .extensions
+            .get::<super::SocketData>()
+            .map(|d| d.0)
+            .unwrap_or_else(|| serde_json::json!({}));
+        self.ns
+            .adapter()
+            .persist_session(oxio_adapter::PersistedSession {
+                sid: self.id.clone(),
+                pid: pid.clone(),
+                rooms: self.rooms(),
+                data,
+            });
     }
 
     pub(crate) fn reason(&self) -> DisconnectReason {
@@ -519,7 +631,7 @@ impl SocketEmitter<'_> {
     /// Sends `event` with `args`.
     pub fn emit<T: Serialize + ?Sized>(self, event: &str, args: &T) -> Result<(), EmitError> {
         let packet = Outgoing::event(self.socket.ns(), None, event, args)?;
-        self.socket.send_packet(&packet, self.volatile)
+        self.socket.emit_packet(&packet, self.volatile)
     }
 
     /// Sends `event` and waits for the ack.
