@@ -588,7 +588,11 @@ impl<'a> Iterator for RawArgs<'a> {
 
 /// Writes socket.io-msgpack-parser packets into a caller buffer, keys in
 /// the order the Node server inserts them: `type, data, nsp` (EVENT:
-/// `type, data, id, nsp`; ACK: `id, type, data, nsp`; no data: `type, nsp`).
+/// `type, data, id, nsp` as `socket.emit` builds it; ACK: `id, type, data,
+/// nsp`; no data: `type, nsp`). The Node server also writes two other
+/// orders, which decoders accept all the same: a broadcast with an ack
+/// sets `nsp` before `id`, and the refusal of an unknown namespace is
+/// `type, nsp, data`.
 ///
 /// ```
 /// use oxio_codec::msgpack::Encoder;
@@ -751,12 +755,13 @@ impl Encoder {
         write_packet::<ser::SliceOut<'_>>(&mut out, PacketType::Disconnect, namespace, None)
     }
 
-    /// CONNECT_ERROR with `{"message":..}`.
+    /// CONNECT_ERROR with `{"message":..,"data":undefined}`, as the Node
+    /// server writes a middleware error without data.
     ///
     /// ```
     /// let mut buf = [0u8; 64];
     /// let n = oxio_codec::msgpack::Encoder::default().connect_error(&mut buf, "/", "no").unwrap();
-    /// assert_eq!(&buf[..n], b"\x83\xa4type\x04\xa4data\x81\xa7message\xa2no\xa3nsp\xa1/");
+    /// assert_eq!(&buf[..n], b"\x83\xa4type\x04\xa4data\x82\xa7message\xa2no\xa4data\xd4\0\0\xa3nsp\xa1/");
     /// ```
     pub fn connect_error(
         &self,
@@ -764,11 +769,7 @@ impl Encoder {
         namespace: &str,
         message: &str,
     ) -> Result<usize, Error> {
-        #[derive(Serialize)]
-        struct Body<'m> {
-            message: &'m str,
-        }
-        self.connect_with_type(buf, namespace, PacketType::ConnectError, &Body { message })
+        self.connect_error_with_data(buf, namespace, message, &Undefined)
     }
 
     /// CONNECT_ERROR with `{"message":..,"data":..}`.

@@ -129,8 +129,8 @@ pub(crate) fn write_i64<O: Out + ?Sized>(out: &mut O, v: i64) -> Result<()> {
 }
 
 /// A JavaScript number: integral values within ±2^64 as integers (as
-/// notepack.io does, `-0` included), everything else as float 64 (NaN in
-/// its canonical form). notepack.io writes integral values beyond that
+/// notepack.io does, `-0` included), everything else as float 64 (NaN bits
+/// as given, as V8 writes them). notepack.io writes integral values beyond that
 /// range with wrapped bits; this writes the float.
 pub(crate) fn write_f64<O: Out + ?Sized>(out: &mut O, v: f64) -> Result<()> {
     const TWO_64: f64 = 1.8446744073709552e19;
@@ -141,7 +141,6 @@ pub(crate) fn write_f64<O: Out + ?Sized>(out: &mut O, v: f64) -> Result<()> {
     if (-TWO_63..0.0).contains(&v) && (v as i64) as f64 == v {
         return write_i64(out, v as i64);
     }
-    let v = if v.is_nan() { f64::NAN } else { v };
     out.put(&[0xcb])?;
     out.put(&v.to_bits().to_be_bytes())
 }
