@@ -169,6 +169,40 @@ pub struct EngineConfig {
     /// How long a server-closed polling session keeps its sid to give the
     /// client's next GET the final `6`,`1` (Node's `closeTimeout`). Default 30 s.
     pub close_linger: Duration,
+    /// Compression of long-polling GET answers (Node's `httpCompression`):
+    /// gzip or deflate as the request's `Accept-Encoding` prefers, for
+    /// bodies of at least [`HttpCompression::threshold`] bytes. `None`
+    /// sends every body raw. Default: on, threshold 1024 bytes.
+    pub http_compression: Option<HttpCompression>,
+}
+
+/// Settings of [`EngineConfig::http_compression`].
+///
+/// ```
+/// use oxio_engine::config::{EngineConfig, HttpCompression};
+///
+/// let config = EngineConfig {
+///     http_compression: Some(HttpCompression { threshold: 4096, ..HttpCompression::default() }),
+///     ..EngineConfig::default()
+/// };
+/// assert_eq!(EngineConfig::default().http_compression, Some(HttpCompression { threshold: 1024, level: 6 }));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpCompression {
+    /// Bodies shorter than this go raw (Node: `threshold`, default 1024).
+    pub threshold: usize,
+    /// zlib level, 0 (none) to 9 (best); default 6, zlib's (and Node's) default.
+    pub level: u32,
+}
+
+impl Default for HttpCompression {
+    fn default() -> Self {
+        HttpCompression {
+            threshold: 1024,
+            level: 6,
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -189,6 +223,7 @@ impl Default for EngineConfig {
             max_queued_messages: 4096,
             max_queued_bytes: 16 << 20,
             close_linger: Duration::from_millis(30_000),
+            http_compression: Some(HttpCompression::default()),
         }
     }
 }
@@ -214,6 +249,7 @@ impl fmt::Debug for EngineConfig {
             .field("max_queued_messages", &self.max_queued_messages)
             .field("max_queued_bytes", &self.max_queued_bytes)
             .field("close_linger", &self.close_linger)
+            .field("http_compression", &self.http_compression)
             .finish()
     }
 }

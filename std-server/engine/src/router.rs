@@ -243,7 +243,11 @@ impl Engine {
                 return refuse(RequestError::BadRequest);
             }
             return match *req.method() {
-                Method::GET => polling::get(session).await,
+                Method::GET => polling::compress(
+                    polling::get(session).await,
+                    req.headers(),
+                    config.http_compression.as_ref(),
+                ),
                 Method::POST => polling::post(session, req, config.max_payload).await,
                 _ => empty(StatusCode::INTERNAL_SERVER_ERROR),
             };
