@@ -407,7 +407,7 @@ fn arb_num() -> impl Strategy<Value = f64> {
         4294967296.0,
         9007199254740991.0,
         9007199254740992.0,
-        1.8446744073709550e19,
+        1.844_674_407_370_955e19,
         -1.0,
         -32.0,
         -33.0,
@@ -417,7 +417,7 @@ fn arb_num() -> impl Strategy<Value = f64> {
         -32769.0,
         -2147483648.0,
         -2147483649.0,
-        -9.223372036854775808e18,
+        -9.223_372_036_854_776e18,
         0.5,
         -0.5,
         1e-7,
@@ -752,7 +752,7 @@ fn msgpack_encode_matches_socket_io_msgpack_parser() {
         let (ours, node) = both(oracle, &case);
         prop_assert_eq!(&ours, &node, "{:?}", case);
         // And both decode it back to the same packet.
-        let back = oracle.decode(&node).map_err(|e| TestCaseError::fail(e))?;
+        let back = oracle.decode(&node).map_err(TestCaseError::fail)?;
         let mine = ours_or_fail(&node)?;
         prop_assert!(
             same(&mine, &back),

@@ -22,7 +22,7 @@
 //! and [`socketio::Encoder`](crate::socketio::Encoder), so a server can pick
 //! one pair per server. Errors are [`socketio::Error`](crate::socketio::Error)s;
 //! values are read and written through serde with
-//! [`JsonError`](crate::json::JsonError) as the value error type.
+//! [`JsonError`] as the value error type.
 //!
 //! ```
 //! use oxio_codec::msgpack::{Decoder, Encoder};
@@ -603,7 +603,10 @@ impl<'a> Iterator for RawArgs<'a> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Encoder;
+pub struct Encoder {
+    /// Room for options (say, typed arrays as ext 0) without breaking callers.
+    _private: (),
+}
 
 fn put_key<O: ser::Out + ?Sized>(out: &mut O, key: &str) -> Result<(), Error> {
     ser::write_str(out, key).map_err(map_ser)
@@ -707,6 +710,11 @@ fn write_args<O: ser::Out + ?Sized, T: Serialize + ?Sized>(
 }
 
 impl Encoder {
+    /// An encoder (the same as `Encoder::default()`).
+    pub const fn new() -> Self {
+        Encoder { _private: () }
+    }
+
     /// CONNECT without data (`{"type":0,"nsp":..}`): a client joining a namespace.
     ///
     /// ```

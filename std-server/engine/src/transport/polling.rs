@@ -217,7 +217,13 @@ pub(crate) fn negotiate(accept: &str) -> Option<Coding> {
                 None => true,
                 // Node compares (s, q, position) with `a - b || …`: a NaN
                 // q difference counts as equal.
-                Some((bq, bs, bo)) => s > bs || (s == bs && (q > bq || (!(q < bq) && pos > bo))),
+                Some((bq, bs, bo)) => {
+                    s > bs
+                        || (s == bs
+                            && (q > bq
+                                || (q.partial_cmp(&bq) != Some(std::cmp::Ordering::Less)
+                                    && pos > bo)))
+                }
             };
             if better {
                 *slot = Some((q, s, pos));
