@@ -15,6 +15,8 @@
 //!   encoding from `serde` values, and binary attachment reassembly.
 //! - [`json`]: the JSON validator, scanner, serializer and deserializer the
 //!   Socket.IO layer uses; output is byte-identical to `JSON.stringify`.
+//! - [`msgpack`]: the socket.io-msgpack-parser packet format (one msgpack
+//!   map per packet, bytes inline), byte-identical to the Node parser.
 //!
 //! ```
 //! use oxio_codec::socketio::{Decoder, PacketType};
@@ -44,6 +46,7 @@ pub mod client;
 pub mod engineio;
 pub mod json;
 pub mod limits;
+pub mod msgpack;
 pub mod socketio;
 pub mod time;
 

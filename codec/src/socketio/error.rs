@@ -33,6 +33,9 @@ pub enum Error {
     AckIdTooLarge,
     /// The payload is not valid JSON.
     InvalidJson(JsonError),
+    /// A msgpack frame (see [`crate::msgpack`]) is not one well-formed
+    /// msgpack value within the limits.
+    InvalidMsgpack(crate::msgpack::MsgpackError),
     /// The payload is valid JSON of the wrong shape for the packet type
     /// (for example `42{}`, `42[]`, `40[]`, `41{}`, an ACK that is not an array).
     InvalidPayload,
@@ -70,6 +73,7 @@ impl fmt::Display for Error {
             Error::InvalidNamespace => f.write_str("namespace must start with '/'"),
             Error::AckIdTooLarge => f.write_str("ack id too large"),
             Error::InvalidJson(e) => write!(f, "invalid payload: {e}"),
+            Error::InvalidMsgpack(e) => write!(f, "invalid payload: {e}"),
             Error::InvalidPayload => f.write_str("invalid payload"),
             Error::ReservedEventName => f.write_str("reserved event name"),
             Error::InvalidPlaceholder => f.write_str("illegal attachments: invalid placeholder"),

@@ -30,6 +30,7 @@ const readline = require("readline");
 const sio = require("socket.io-parser");
 const eio = require("engine.io-parser");
 const eio3 = require("engine.io-parser-v3");
+const msgpackParser = require("socket.io-msgpack-parser");
 
 function numFromHex(hex) {
   const buf = Buffer.from(hex, "hex");
@@ -191,6 +192,36 @@ const ops = {
     return { packets, error, error_at: errorAt, pending, attached };
   },
 
+  // socket.io-msgpack-parser Encoder.encode: {"fields": [[key, tv], ...]},
+  // inserted in the given order (the order the Node server builds its
+  // packets in); answers the one binary frame as {"b": base64}.
+  mp_encode(req) {
+    const packet = {};
+    for (const [k, v] of req.fields) packet[k] = fromTv(v);
+    const frames = new msgpackParser.Encoder().encode(packet);
+    if (frames.length !== 1) throw new Error("expected one frame, got " + frames.length);
+    return frameToWire(frames[0]);
+  },
+
+  // socket.io-msgpack-parser Decoder.add of one binary frame {"frame": {"b": base64}}:
+  // the packet (as sio_decode answers packets) or the thrown message.
+  mp_decode(req) {
+    const decoder = new msgpackParser.Decoder();
+    let packet = null;
+    decoder.on("decoded", (p) => {
+      packet = p;
+    });
+    try {
+      decoder.add(frameFromWire(req.frame));
+    } catch (e) {
+      return { error: String(e && e.message) };
+    }
+    const out = packetToWire(packet);
+    out.type = toTv(packet.type);
+    out.nsp = toTv(packet.nsp);
+    return { packet: out };
+  },
+
   // The installed versions, to catch a stale node_modules.
   versions() {
     const fs = require("fs");
@@ -201,6 +232,8 @@ const ops = {
       "socket.io-parser": version("socket.io-parser"),
       "engine.io-parser": version("engine.io-parser"),
       "engine.io-parser-v3": version("engine.io-parser-v3"),
+      "socket.io-msgpack-parser": version("socket.io-msgpack-parser"),
+      "notepack.io": version("notepack.io"),
     };
   },
 

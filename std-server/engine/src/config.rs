@@ -197,6 +197,11 @@ pub struct EngineConfig {
     /// that owns the socket (`axum::serve`, its own hyper loop) must apply
     /// its own: these are not read by the tower layer.
     pub server: ServerLimits,
+    /// Compression of long-polling GET answers (Node's `httpCompression`):
+    /// gzip or deflate as the request's `Accept-Encoding` prefers, for
+    /// bodies of at least [`HttpCompression::threshold`] bytes. `None`
+    /// sends every body raw. Default: on, threshold 1024 bytes.
+    pub http_compression: Option<HttpCompression>,
 }
 
 /// Deadlines and connection limits of oxio's own server loop (see
@@ -262,6 +267,35 @@ impl Default for ServerLimits {
     }
 }
 
+/// Settings of [`EngineConfig::http_compression`].
+///
+/// ```
+/// use oxio_engine::config::{EngineConfig, HttpCompression};
+///
+/// let config = EngineConfig {
+///     http_compression: Some(HttpCompression { threshold: 4096, ..HttpCompression::default() }),
+///     ..EngineConfig::default()
+/// };
+/// assert_eq!(EngineConfig::default().http_compression, Some(HttpCompression { threshold: 1024, level: 6 }));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpCompression {
+    /// Bodies shorter than this go raw (Node: `threshold`, default 1024).
+    pub threshold: usize,
+    /// zlib level, 0 (none) to 9 (best); default 6, zlib's (and Node's) default.
+    pub level: u32,
+}
+
+impl Default for HttpCompression {
+    fn default() -> Self {
+        HttpCompression {
+            threshold: 1024,
+            level: 6,
+        }
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
@@ -285,6 +319,7 @@ impl Default for EngineConfig {
             body_min_rate: 1024,
             body_rate_grace: Duration::from_secs(10),
             server: ServerLimits::default(),
+            http_compression: Some(HttpCompression::default()),
         }
     }
 }
@@ -315,6 +350,7 @@ impl fmt::Debug for EngineConfig {
             .field("body_min_rate", &self.body_min_rate)
             .field("body_rate_grace", &self.body_rate_grace)
             .field("server", &self.server)
+            .field("http_compression", &self.http_compression)
             .finish()
     }
 }

@@ -245,7 +245,11 @@ impl Engine {
                 return refuse(RequestError::BadRequest);
             }
             return match *req.method() {
-                Method::GET => polling::get(session).await,
+                Method::GET => polling::compress(
+                    polling::get(session).await,
+                    req.headers(),
+                    config.http_compression.as_ref(),
+                ),
                 Method::POST => {
                     let deadline = crate::transport::BodyDeadline::from_config(config);
                     polling::post(session, req, config.max_payload, deadline).await

@@ -146,6 +146,168 @@ pub(crate) fn response(body: Bytes, content_type: &'static str) -> Response<Byte
     res
 }
 
+// ------------------------------------------------- HTTP compression --
+
+/// An HTTP content coding the polling transport can apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coding {
+    Gzip,
+    Deflate,
+}
+
+impl Coding {
+    fn name(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzip",
+            Coding::Deflate => "deflate",
+        }
+    }
+}
+
+/// JavaScript's `parseFloat` on a q-value: the longest numeric prefix, or NaN.
+fn parse_q(text: &str) -> f64 {
+    let text = text.trim_start();
+    let mut end = 0;
+    let mut seen_dot = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '0'..='9' => end = i + 1,
+            '+' | '-' if i == 0 => {}
+            '.' if !seen_dot => seen_dot = true,
+            _ => break,
+        }
+    }
+    text.get(..end)
+        .and_then(|t| t.parse::<f64>().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// The coding Node's engine.io picks for `Accept-Encoding`
+/// (`accepts(req).encodings(["gzip", "deflate"])`, negotiator 0.6): for
+/// each coding, the best matching entry (exact name over `*`, then the
+/// higher q, then the later entry); codings with q > 0 sorted by q, exact
+/// before `*`, earlier entry, then gzip before deflate.
+pub(crate) fn negotiate(accept: &str) -> Option<Coding> {
+    // (q, specificity, header position) of the best entry for gzip, deflate.
+    let mut best: [Option<(f64, u8, usize)>; 2] = [None, None];
+    for (pos, entry) in accept.split(',').enumerate() {
+        let entry = entry.trim();
+        let (name, params) = entry.split_once(';').unwrap_or((entry, ""));
+        let name = name.trim_end();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            continue;
+        }
+        let mut q = 1.0;
+        if !params.is_empty() {
+            for p in params.split(';') {
+                let mut kv = p.trim().split('=');
+                if kv.next() == Some("q") {
+                    q = kv.next().map_or(f64::NAN, parse_q);
+                }
+            }
+        }
+        for (slot, coding) in best.iter_mut().zip([Coding::Gzip, Coding::Deflate]) {
+            let s = if name.eq_ignore_ascii_case(coding.name()) {
+                1
+            } else if name == "*" {
+                0
+            } else {
+                continue;
+            };
+            let better = match *slot {
+                None => true,
+                // Node compares (s, q, position) with `a - b || …`: a NaN
+                // q difference counts as equal.
+                Some((bq, bs, bo)) => {
+                    s > bs
+                        || (s == bs
+                            && (q > bq
+                                || (q.partial_cmp(&bq) != Some(std::cmp::Ordering::Less)
+                                    && pos > bo)))
+                }
+            };
+            if better {
+                *slot = Some((q, s, pos));
+            }
+        }
+    }
+    let [gzip, deflate] = best;
+    let rank = |b: Option<(f64, u8, usize)>| b.filter(|(q, _, _)| *q > 0.0);
+    match (rank(gzip), rank(deflate)) {
+        (None, None) => None,
+        (Some(_), None) => Some(Coding::Gzip),
+        (None, Some(_)) => Some(Coding::Deflate),
+        (Some((gq, gs, go)), Some((dq, ds, do_))) => {
+            let deflate_first = dq > gq || (dq == gq && (ds > gs || (ds == gs && do_ < go)));
+            Some(if deflate_first {
+                Coding::Deflate
+            } else {
+                Coding::Gzip
+            })
+        }
+    }
+}
+
+/// Compresses `body` with `coding` at zlib level `level`.
+pub(crate) fn compress_body(body: &[u8], coding: Coding, level: u32) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let level = flate2::Compression::new(level.min(9));
+    let out = Vec::with_capacity(body.len() / 2 + 64);
+    match coding {
+        Coding::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(out, level);
+            e.write_all(body)?;
+            e.finish()
+        }
+        Coding::Deflate => {
+            let mut e = flate2::write::ZlibEncoder::new(out, level);
+            e.write_all(body)?;
+            e.finish()
+        }
+    }
+}
+
+/// Node's `httpCompression` on a polling GET answer: a 200 whose body is at
+/// least `threshold` bytes is compressed with the coding `Accept-Encoding`
+/// prefers (see [`negotiate`]) and gets `Content-Encoding`; anything else
+/// goes out as it is.
+pub(crate) fn compress(
+    mut res: Response<Bytes>,
+    request: &http::HeaderMap,
+    config: Option<&crate::config::HttpCompression>,
+) -> Response<Bytes> {
+    let Some(config) = config else {
+        return res;
+    };
+    if res.status() != StatusCode::OK || res.body().len() < config.threshold {
+        return res;
+    }
+    let Some(coding) = request
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .and_then(negotiate)
+    else {
+        return res;
+    };
+    match compress_body(res.body(), coding, config.level) {
+        Ok(compressed) => {
+            let len = compressed.len();
+            *res.body_mut() = Bytes::from(compressed);
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(coding.name()),
+            );
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            res
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "compression failed; sending the body raw");
+            res
+        }
+    }
+}
+
 /// Closes the session if the held GET is dropped before its answer (the
 /// client went away).
 struct PollGuard(Option<Arc<SessionShared>>);
@@ -412,5 +574,75 @@ mod tests {
                 1, 2, 3, 4
             ])))]
         );
+    }
+
+    /// Each header against the answer of Node's `accepts(req).encodings(["gzip","deflate"])`
+    /// (accepts 1.3.8, negotiator 0.6.3), recorded with node.
+    #[test]
+    fn accept_encoding_as_node_negotiates() {
+        use super::{negotiate, Coding::*};
+        let cases = [
+            ("gzip, deflate, br", Some(Gzip)),
+            ("deflate, gzip", Some(Deflate)),
+            ("gzip;q=0.5, deflate", Some(Deflate)),
+            ("gzip;q=0, deflate;q=0", None),
+            ("*", Some(Gzip)),
+            ("identity", None),
+            ("br", None),
+            ("*;q=0", None),
+            ("gzip;q=0, *", Some(Deflate)),
+            ("", None),
+            ("deflate;q=0.5, gzip;q=0.5", Some(Deflate)),
+            ("GZIP", Some(Gzip)),
+            ("gzip;q=0.8, deflate;q=0.9", Some(Deflate)),
+            ("*;q=0.5, gzip;q=0.1", Some(Deflate)),
+            ("gzip;q=1.0, identity; q=0.5, *;q=0", Some(Gzip)),
+            ("x gzip", None),
+        ];
+        for (header, want) in cases {
+            assert_eq!(negotiate(header), want, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn compression_threshold_and_codings() {
+        use super::{compress, response};
+        use crate::config::HttpCompression;
+        use std::io::Read;
+        let cfg = HttpCompression::default();
+        let big = Bytes::from("4".to_string() + &"hello ".repeat(300));
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate"),
+        );
+        let res = compress(response(big.clone(), TEXT_PLAIN), &h, Some(&cfg));
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(
+            res.headers()[header::CONTENT_LENGTH],
+            res.body().len().to_string()
+        );
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&res.body()[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, big);
+        // Below the threshold, without a config, or refused: raw.
+        let small = Bytes::from_static(b"4hi");
+        let res = compress(response(small.clone(), TEXT_PLAIN), &h, Some(&cfg));
+        assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
+        let res = compress(response(big.clone(), TEXT_PLAIN), &h, None);
+        assert_eq!(res.body(), &big);
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0, deflate"),
+        );
+        let res = compress(response(big.clone(), TEXT_PLAIN), &h, Some(&cfg));
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "deflate");
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(&res.body()[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, big);
     }
 }
