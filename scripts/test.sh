@@ -30,6 +30,8 @@
 #   OXIO_FW_RISCV_TARGET     builds of the QEMU RISC-V device firmware, its
 #                            own workspace (default ~/.cache/oxio/target-fw-riscv;
 #                            scripts/firmware.sh uses the same)
+#   OXIO_MSRV_TARGET_DIR     builds with the MSRV toolchain (scripts/msrv.sh)
+#                            (default "$CARGO_TARGET_DIR-msrv")
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -419,6 +421,11 @@ step cargo-test "cargo test (oxio-codec, no default features)" \
 step check "cargo doc (library crates, warnings denied)" \
     env RUSTDOCFLAGS="-D warnings" cargo doc -p oxio-codec -p oxio-engine -p oxio-adapter \
     -p oxio-server -p oxio-redis-adapter --no-deps
+# The declared MSRV (the workspace's rust-version) with exactly that
+# toolchain; clippy's incompatible_msrv (on by default, denied by the
+# clippy steps' -D warnings) catches newer std APIs without it.
+step check "MSRV: library crates with the rust-version toolchain (scripts/msrv.sh)" \
+    env OXIO_MSRV_TARGET_DIR="${OXIO_MSRV_TARGET_DIR:-$CARGO_TARGET_DIR-msrv}" scripts/msrv.sh
 
 if [ "$QUICK" -eq 0 ]; then
     step check "no_std build: thumbv6m-none-eabi" \

@@ -919,6 +919,7 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
                     reconnect_delay = Some(delay_ms);
                 }
                 Event::ReconnectFailed => assert_eq!(cause, Cause::Closed, "{event:?}"),
+                other => panic!("an event this target does not know: {other:?}"),
             }
         }
         assert_eq!(self.s.dropped_events(), 0);

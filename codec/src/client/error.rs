@@ -10,6 +10,7 @@ use core::fmt;
 /// changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Error {
     /// The namespace does not start with `/`, is longer than
     /// [`NAMESPACE_CAPACITY`](super::NAMESPACE_CAPACITY) bytes, or holds a
@@ -96,6 +97,7 @@ impl core::error::Error for Error {}
 /// and a reconnection scheduled; the error is for logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum FrameError {
     /// Not an Engine.IO packet (or a bad handshake).
     EngineIo(engineio::Error),

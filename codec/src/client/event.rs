@@ -75,6 +75,7 @@ pub enum Incoming<'a> {
 /// client's `disconnect` reasons ([`DisconnectReason::as_str`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum DisconnectReason {
     /// The server sent DISCONNECT for the namespace. It is not rejoined
     /// automatically.
@@ -121,6 +122,7 @@ impl fmt::Display for DisconnectReason {
 /// Why an emit's acknowledgement will never come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum CancelReason {
     /// The emit had been sent and the connection (or the namespace) went
     /// away before the answer: the reference's "socket has been
@@ -146,6 +148,7 @@ impl fmt::Display for CancelReason {
 /// Namespace names and texts are borrowed from the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Event<'s> {
     /// The server accepted the namespace (again, after a reconnection).
     /// Buffered emits for it are sent next, in order.

@@ -184,7 +184,7 @@ const fn in_alphabet(c: u8) -> bool {
 
 /// Checks canonical padded standard base64 (what `STANDARD` decodes).
 fn validate(bytes: &[u8]) -> Result<(), Error> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(Error::InvalidBase64);
     }
     let Some((body, last)) = bytes.split_last_chunk::<4>() else {

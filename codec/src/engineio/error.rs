@@ -25,6 +25,7 @@ use core::fmt;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Error {
     /// A packet, frame or payload is empty where at least a type is required.
     Empty,
@@ -80,6 +81,7 @@ pub enum Error {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum HandshakeError {
     /// The text is not a JSON object; the byte at this offset is unexpected
     /// (the offset equals the length when the text ended too early).

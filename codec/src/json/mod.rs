@@ -20,6 +20,7 @@ use core::fmt;
 /// Why a JSON text could not be validated, read or written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum JsonError {
     /// The input ended inside a value.
     UnexpectedEnd,

@@ -10,6 +10,7 @@ use core::fmt;
 /// A Socket.IO decode, encode or reassembly error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Error {
     /// The frame was empty.
     Empty,

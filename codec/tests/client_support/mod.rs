@@ -69,6 +69,7 @@ impl From<Event<'_>> for Ev {
             Event::ServerLost => Ev::ServerLost,
             Event::Reconnecting { attempt, delay_ms } => Ev::Reconnecting(attempt, delay_ms),
             Event::ReconnectFailed => Ev::ReconnectFailed,
+            other => panic!("an event these tests do not know: {other:?}"),
         }
     }
 }

@@ -57,6 +57,7 @@ fn copy<const N: usize>(s: &str) -> heapless::String<N> {
 /// [`Message`] (it holds up to 10 attachment slices) costs stack only briefly.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// The server emitted an event.
     Message(Message<'a>),
@@ -751,6 +752,9 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
                     }
                     continue;
                 }
+                // Events a newer codec adds (`Event` is non_exhaustive)
+                // are not reported until this client knows them.
+                _ => continue,
             };
             if self.statuses.is_full() {
                 self.statuses.pop_front();

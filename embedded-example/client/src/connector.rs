@@ -135,6 +135,7 @@ impl<'d, const N: usize, const TX: usize, const RX: usize> EmbassyNetConnector<'
 #[cfg(feature = "embassy-net")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum EmbassyNetError {
     /// The name did not resolve.
     Dns(embassy_net::dns::Error),

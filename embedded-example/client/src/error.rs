@@ -9,6 +9,7 @@ use oxio_codec::client::{CancelReason, FrameError};
 /// why the last connection attempt or connection ended).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Error {
     /// The server URL is not usable.
     Url(UrlError),
@@ -96,6 +97,7 @@ impl core::error::Error for Error {}
 /// so that [`Error`] is the same either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum TlsError {
     /// The server's certificate was refused: not signed by the trust
     /// anchor, not naming the server, no proof of its key, an unsupported

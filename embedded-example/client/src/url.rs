@@ -30,6 +30,7 @@ pub struct Endpoint<'a> {
 /// Why a URL was refused by [`Endpoint::parse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum UrlError {
     /// The scheme is not `ws`, `wss`, `http` or `https`.
     Scheme,

@@ -14,6 +14,7 @@ const MAX_HEADERS: usize = 24;
 /// Why the WebSocket opening handshake failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum HandshakeError {
     /// The request does not fit the buffer (host or path too long).
     RequestTooLong,

@@ -150,7 +150,7 @@ fn iso8601_agrees_with_a_day_by_day_walk() {
     for day in 0..(230 * 366) {
         let want = format!("{y:04}-{m:02}-{d:02}T00:00:00.000Z");
         assert_eq!(iso8601(secs(day * 86_400)), want);
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
         let len = match m {
             2 if leap => 29,
             2 => 28,

@@ -91,6 +91,7 @@ pub fn describe(e: &Event<'_>) -> String {
         Event::Reconnecting { .. } => "reconnecting".into(),
         Event::ServerLost => "server_lost".into(),
         Event::ReconnectFailed => "reconnect_failed".into(),
+        _ => "an event these tests do not know".into(),
     }
 }
 

@@ -18,6 +18,7 @@ use http::{header, Response, StatusCode};
 /// assert_eq!(RequestError::Forbidden(String::new()).status().as_u16(), 403);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RequestError {
     /// Code 0: `transport` missing, unknown or disabled.
     UnknownTransport,

@@ -17,6 +17,7 @@ use oxio_engine::CloseReason;
 /// assert_eq!(DisconnectReason::ClientNamespaceDisconnect.to_string(), "client namespace disconnect");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DisconnectReason {
     /// The client sent `1[/nsp,]`.
     ClientNamespaceDisconnect,

@@ -339,6 +339,7 @@ impl NsMatcher {
 
 /// Why a dynamic namespace pattern was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NsPatternError {
     /// A `{` without its `}`, or a `}` without its `{`.
     UnbalancedBrace,
