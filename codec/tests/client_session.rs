@@ -1076,18 +1076,333 @@ fn ram_is_pinned() {
     // figures in the `Session` docs when this changes.
     let size = core::mem::size_of::<Session<fn() -> u32>>();
     #[cfg(target_pointer_width = "64")]
-    assert_eq!(size, 4144);
+    assert_eq!(size, 4368);
     #[cfg(target_pointer_width = "32")]
-    assert_eq!(size, 4064);
+    assert_eq!(size, 4288);
     let bare = core::mem::size_of::<Session<fn() -> u32, 4, 8, 0, 0>>();
     assert_eq!(size - bare, 2048 + 1024);
-    // 16 bytes per ack slot, 84 per namespace slot (plus alignment).
+    // 16 bytes per ack slot, 138 per namespace slot (plus alignment), of
+    // which 54 for connection state recovery (pid 20 + offset 32 + lengths).
     assert_eq!(
         core::mem::size_of::<Session<fn() -> u32, 4, 16>>() - size,
         8 * 16
     );
     assert_eq!(
         core::mem::size_of::<Session<fn() -> u32, 8>>() - size,
-        4 * 84
+        4 * 138
     );
+}
+
+// ---------------------------------------------------------------------------
+// Connection state recovery (the reference client's `_pid` / `_lastOffset`).
+
+/// A session joined to `/` with `TOKEN` auth; the server answers with a
+/// pid (`p1`), then emits three events carrying offsets.
+fn recovering_root() -> Harness {
+    let mut h: Harness = Harness::new(Config::default());
+    h.s.connect("/", Some(&TOKEN)).unwrap();
+    h.open();
+    assert_eq!(h.sent(), [t(r#"40{"token":"123"}"#)]);
+    assert_eq!(h.s.pid("/"), None);
+    h.text(r#"40{"sid":"s1","pid":"p1"}"#).unwrap();
+    assert_eq!(h.events(), [connected("/", "s1")], "a first connection");
+    assert_eq!(h.s.pid("/"), Some("p1"));
+    assert_eq!(h.s.recovery_offset("/"), None);
+    assert_eq!(
+        h.text(r#"42["news",1,"o1"]"#),
+        Ok(event("/", r#"["news",1,"o1"]"#, None)),
+        "the offset stays visible to the application, as in the reference"
+    );
+    assert_eq!(h.s.recovery_offset("/"), Some("o1"));
+    h
+}
+
+/// The transport drops and comes back: returns what the session sent.
+fn reconnect(h: &mut Harness) -> Vec<Out> {
+    assert_eq!(
+        h.drop_transport(),
+        [disconnected("/", TransportClose), Ev::Reconnecting(1, 1000)]
+    );
+    h.skip_to_deadline();
+    h.open();
+    h.sent()
+}
+
+#[test]
+fn recovery_pid_and_offset_go_back_in_the_connect_auth() {
+    let mut h = recovering_root();
+    // Which packets move the offset: an event's last element when it is a
+    // string (the event name too, when it is alone)...
+    h.text(r#"42["news",{"a":"x"},"o2"]"#).unwrap();
+    assert_eq!(h.s.recovery_offset("/"), Some("o2"));
+    h.text(r#"42["tick"]"#).unwrap();
+    assert_eq!(h.s.recovery_offset("/"), Some("tick"));
+    h.text(r#"42["news","o3"]"#).unwrap();
+    // ...not an event with an ack id (its last argument is the callback),
+    assert_eq!(
+        h.text(r#"427["question","not-an-offset"]"#),
+        Ok(event("/", r#"["question","not-an-offset"]"#, Some(7)))
+    );
+    // nor a non-string last argument,
+    h.text(r#"42["n",5]"#).unwrap();
+    h.text(r#"42["n","x",null]"#).unwrap();
+    h.text(r#"42["n",["o9"]]"#).unwrap();
+    // nor an ack for one of our emits,
+    let id = emit(&mut h, "/", "q", EmitOptions::with_ack(5000)).unwrap();
+    assert_eq!(h.sent(), [t(r#"420["q"]"#)]);
+    assert_eq!(id, Some(AckId(0)));
+    assert_eq!(
+        h.text(r#"430["ack-string"]"#),
+        Ok(ack("/", 0, r#"["ack-string"]"#))
+    );
+    // nor another namespace's event.
+    h.text(r#"42/other,["e","o8"]"#).unwrap();
+    assert_eq!(h.s.recovery_offset("/"), Some("o3"));
+
+    // The reference `Object.assign({pid, offset}, auth)`.
+    assert_eq!(
+        reconnect(&mut h),
+        [t(r#"40{"pid":"p1","offset":"o3","token":"123"}"#)]
+    );
+    // The server replays the missed events before its answer: they are
+    // delivered (and move the offset) before the Connected event.
+    assert_eq!(
+        h.text(r#"42["news","while away","o4"]"#),
+        Ok(event("/", r#"["news","while away","o4"]"#, None))
+    );
+    assert!(!h.s.is_connected("/"));
+    assert!(h.events().is_empty());
+    h.text(r#"40{"sid":"s1","pid":"p1"}"#).unwrap();
+    assert_eq!(h.events(), [recovered("/", "s1")]);
+    assert_eq!(h.s.recovery_offset("/"), Some("o4"));
+    // Again, with the newest offset.
+    assert_eq!(
+        reconnect(&mut h),
+        [t(r#"40{"pid":"p1","offset":"o4","token":"123"}"#)]
+    );
+}
+
+#[test]
+fn recovery_refused_gives_a_new_session_not_recovered() {
+    let mut h = recovering_root();
+    reconnect(&mut h);
+    // A new pid: a new session (the server lost the old one).
+    h.text(r#"40{"sid":"s9","pid":"p2"}"#).unwrap();
+    assert_eq!(h.events(), [connected("/", "s9")]);
+    assert_eq!(h.s.pid("/"), Some("p2"));
+    // As the reference, the last offset stays until a new one comes.
+    assert_eq!(
+        reconnect(&mut h),
+        [t(r#"40{"pid":"p2","offset":"o1","token":"123"}"#)]
+    );
+    // No pid in the answer (recovery turned off): nothing is sent back.
+    h.text(r#"40{"sid":"s10"}"#).unwrap();
+    assert_eq!(h.events(), [connected("/", "s10")]);
+    assert_eq!(h.s.pid("/"), None);
+    h.text(r#"42["news","o5"]"#).unwrap();
+    assert_eq!(h.s.recovery_offset("/"), Some("o1"), "no pid, no offset");
+    assert_eq!(reconnect(&mut h), [t(r#"40{"token":"123"}"#)]);
+}
+
+#[test]
+fn recovery_without_a_pid_from_the_server() {
+    let mut h = connected_root();
+    assert_eq!(h.s.pid("/"), None);
+    h.text(r#"42["news","o1"]"#).unwrap();
+    assert_eq!(h.s.recovery_offset("/"), None);
+    assert_eq!(reconnect(&mut h), [t("40")]);
+    // Without a recovering CONNECT, an event before the answer is dropped.
+    assert_eq!(h.text(r#"42["news","o2"]"#), Ok(In::Nothing));
+    h.text(r#"40{"sid":"s2"}"#).unwrap();
+    assert_eq!(h.events(), [connected("/", "s2")]);
+    // An empty or non-string pid, or one longer than PID_CAPACITY, is none.
+    for answer in [
+        r#"40{"sid":"s3","pid":""}"#,
+        r#"40{"sid":"s3","pid":12}"#,
+        r#"40{"sid":"s3","pid":"012345678901234567890"}"#,
+    ] {
+        reconnect(&mut h);
+        h.text(answer).unwrap();
+        assert_eq!(h.events(), [connected("/", "s3")], "{answer}");
+        assert_eq!(h.s.pid("/"), None, "{answer}");
+    }
+    // 20 characters fit (the reference's pid length).
+    reconnect(&mut h);
+    h.text(r#"40{"sid":"s4","pid":"01234567890123456789"}"#)
+        .unwrap();
+    assert_eq!(h.events(), [connected("/", "s4")]);
+    assert_eq!(h.s.pid("/"), Some("01234567890123456789"));
+    assert_eq!(
+        reconnect(&mut h),
+        [t(r#"40{"pid":"01234567890123456789"}"#)],
+        "no offset received yet: only the pid (the server starts a new session)"
+    );
+}
+
+#[test]
+fn recovery_offset_longer_than_capacity_drops_recovery() {
+    use oxio_codec::client::OFFSET_CAPACITY;
+    let mut h = recovering_root();
+    let fits = "o".repeat(OFFSET_CAPACITY);
+    h.text(&format!(r#"42["e","{fits}"]"#)).unwrap();
+    assert_eq!(h.s.recovery_offset("/"), Some(fits.as_str()));
+    let long = "x".repeat(OFFSET_CAPACITY + 1);
+    assert_eq!(
+        h.text(&format!(r#"42["e","{long}"]"#)),
+        Ok(event("/", &format!(r#"["e","{long}"]"#), None)),
+        "the event itself is delivered"
+    );
+    assert_eq!(h.s.recovery_offset("/"), None, "dropped, not truncated");
+    assert_eq!(
+        reconnect(&mut h),
+        [t(r#"40{"pid":"p1","token":"123"}"#)],
+        "no offset: the server gives a new session instead of a wrong replay"
+    );
+    h.text(r#"40{"sid":"s2","pid":"p2"}"#).unwrap();
+    assert_eq!(h.events(), [connected("/", "s2")]);
+    // A later short offset makes recovery possible again.
+    h.text(r#"42["e","o7"]"#).unwrap();
+    assert_eq!(
+        reconnect(&mut h),
+        [t(r#"40{"pid":"p2","offset":"o7","token":"123"}"#)]
+    );
+}
+
+#[test]
+fn recovery_merges_with_the_user_auth_as_object_assign() {
+    #[derive(serde::Serialize)]
+    struct Mixed<'a> {
+        offset: &'a str,
+        a: u8,
+        pid: &'a str,
+    }
+    let mut h: Harness = Harness::new(Config::default());
+    h.s.connect("/", NO_AUTH).unwrap();
+    h.s.connect(
+        "/admin",
+        Some(&Mixed {
+            offset: "mine",
+            a: 1,
+            pid: "user",
+        }),
+    )
+    .unwrap();
+    h.s.connect("/e", Some(&json!({}))).unwrap();
+    h.open();
+    assert_eq!(
+        h.sent(),
+        [
+            t("40"),
+            t(r#"40/admin,{"offset":"mine","a":1,"pid":"user"}"#),
+            t("40/e,{}")
+        ]
+    );
+    h.text(r#"40{"sid":"s1","pid":"p1"}"#).unwrap();
+    h.text(r#"40/admin,{"sid":"s2","pid":"p\u0032"}"#).unwrap();
+    h.text(r#"40/e,{"sid":"s3","pid":"p3"}"#).unwrap();
+    h.text(r#"42["e","a\"b\u00e9\n"]"#).unwrap();
+    h.text(r#"42/e,["e","o3"]"#).unwrap();
+    assert_eq!(h.s.pid("/admin"), Some("p2"));
+    assert_eq!(h.s.recovery_offset("/"), Some("a\"bé\n"));
+    h.events();
+    h.s.transport_closed(h.now);
+    h.skip_to_deadline();
+    h.open();
+    // No auth: the recovery keys alone; escapes written as JSON.stringify
+    // does; the user's pid / offset win, in the reference's key order.
+    assert_eq!(
+        h.sent(),
+        [
+            t(r#"40{"pid":"p1","offset":"a\"bé\n"}"#),
+            t(r#"40/admin,{"pid":"user","offset":"mine","a":1}"#),
+            t(r#"40/e,{"pid":"p3","offset":"o3"}"#),
+        ]
+    );
+}
+
+#[test]
+fn recovery_binary_events_and_replayed_ack_requests() {
+    let mut h = recovering_root();
+    h.text(r#"451-["photo",{"_placeholder":true,"num":0},"o2"]"#)
+        .unwrap();
+    h.bin(&[1, 2]).unwrap();
+    assert_eq!(h.s.recovery_offset("/"), Some("o2"));
+    h.text(r#"451-["photo","o9",{"_placeholder":true,"num":0}]"#)
+        .unwrap();
+    h.bin(&[3]).unwrap();
+    h.text(r#"451-3["photo",{"_placeholder":true,"num":0},"o9"]"#)
+        .unwrap();
+    h.bin(&[4]).unwrap();
+    assert_eq!(h.s.recovery_offset("/"), Some("o2"));
+    assert_eq!(
+        reconnect(&mut h),
+        [t(r#"40{"pid":"p1","offset":"o2","token":"123"}"#)]
+    );
+    // A replayed binary event, and one asking for an ack (the reference
+    // server never replays those, but the answer must reach the new
+    // connection, not be refused as stale).
+    h.text(r#"451-["photo",{"_placeholder":true,"num":0},"o3"]"#)
+        .unwrap();
+    assert_eq!(
+        h.bin(&[5]),
+        Ok(In::Event {
+            ns: "/".into(),
+            payload: r#"["photo",{"_placeholder":true,"num":0},"o3"]"#.into(),
+            ack: None,
+            attachments: vec![vec![5]],
+        })
+    );
+    assert_eq!(h.text(r#"424["q"]"#), Ok(event("/", r#"["q"]"#, Some(4))));
+    let request = h.last_ack.unwrap();
+    assert_eq!(h.s.ack(request, &()), Err(Error::NotConnected));
+    h.text(r#"40{"sid":"s1","pid":"p1"}"#).unwrap();
+    assert_eq!(h.events(), [recovered("/", "s1")]);
+    assert_eq!(h.s.recovery_offset("/"), Some("o3"));
+    h.s.ack(request, &()).unwrap();
+    assert_eq!(h.sent(), [t("434[]")]);
+}
+
+#[test]
+fn recovery_state_lives_with_the_namespace_slot() {
+    // The reference keeps `_pid` in its Socket object, which the manager
+    // reuses for the same namespace: a namespace joined again after a
+    // server DISCONNECT or a CONNECT_ERROR still sends its pid (the server
+    // does not restore those sessions, so it answers with a new one).
+    let mut h = recovering_root();
+    h.text("41").unwrap();
+    assert_eq!(h.events(), [disconnected("/", ServerDisconnect)]);
+    h.s.connect("/", NO_AUTH).unwrap();
+    assert_eq!(h.sent(), [t(r#"40{"pid":"p1","offset":"o1"}"#)]);
+    h.text(r#"44{"message":"no"}"#).unwrap();
+    h.events();
+    h.s.connect("/", NO_AUTH).unwrap();
+    assert_eq!(h.sent(), [t(r#"40{"pid":"p1","offset":"o1"}"#)]);
+    h.text(r#"40{"sid":"s5","pid":"p5"}"#).unwrap();
+    assert_eq!(h.events(), [connected("/", "s5")]);
+    // Another namespace in that slot starts without.
+    h.s.disconnect("/").unwrap();
+    h.events();
+    assert_eq!(h.sent(), [t("41")]);
+    h.s.connect("/b", NO_AUTH).unwrap();
+    assert_eq!(h.sent(), [t("40/b,")]);
+}
+
+#[test]
+fn recovery_connect_too_large_for_the_frame_limit_goes_out_plain() {
+    let config = Config {
+        max_frame_len: 24,
+        ..Config::default()
+    };
+    let mut h: Harness = Harness::new(config);
+    h.s.connect("/", NO_AUTH).unwrap();
+    h.open();
+    assert_eq!(h.sent(), [t("40")]);
+    h.text(r#"40{"sid":"s1","pid":"p1"}"#).unwrap();
+    h.text(r#"42["e","o1"]"#).unwrap();
+    h.events();
+    h.s.transport_closed(h.now);
+    h.skip_to_deadline();
+    h.open();
+    // `40{"pid":"p1","offset":"o1"}` is 28 bytes.
+    assert_eq!(h.sent(), [t("40")]);
 }

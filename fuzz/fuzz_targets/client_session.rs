@@ -38,7 +38,10 @@
 //!   `engine_sid` iff open; sids and messages fit `INFO_CAPACITY`; a
 //!   protocol error or a server `close` leaves the session closed with
 //!   `Action::Close` asked for, reason `ParseError` / `TransportClose`;
-//!   each event comes only from the kind of call that can cause it.
+//!   each event comes only from the kind of call that can cause it;
+//!   events for a namespace not connected only while it has a recovery
+//!   `pid` (the server replays missed events before its CONNECT answer);
+//!   `recovered` only with a pid.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -181,7 +184,7 @@ const ACK_IDS: [&str; 6] = [
 
 const COUNTS: [&str; 5] = ["", "1-", "2-", "3-", "11-"];
 
-const PAYLOADS: [&str; 21] = [
+const PAYLOADS: [&str; 25] = [
     "",
     r#"{"sid":"s1"}"#,
     r#"{"sid":"0123456789012345678901234567890123456789012345678"}"#,
@@ -203,6 +206,11 @@ const PAYLOADS: [&str; 21] = [
     r#"["connect"]"#,
     r#"[{"x":"\u00e9\ud83d\ude00"},null,true,-1.5e3]"#,
     r#""nope""#,
+    // Connection state recovery: a pid, a too-long pid, offsets.
+    r#"{"sid":"s1","pid":"p1"}"#,
+    r#"{"sid":"s1","pid":"012345678901234567890"}"#,
+    r#"["e",1,"MzAb3Xy.0"]"#,
+    r#"["e","0123456789012345678901234567890123"]"#,
 ];
 
 const TEMPLATES: [&str; 22] = [
@@ -669,7 +677,11 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
         }
         self.note(format_args!("{result:?} {event_ns:?} {acked:?}"));
         if let Some(ns) = event_ns {
-            assert!(self.connected.contains(ns), "event for {ns}, not connected");
+            // Or recovering: the missed events come before the answer.
+            assert!(
+                self.connected.contains(ns) || self.s.pid(ns).is_some(),
+                "event for {ns}, not connected"
+            );
         }
         if let Some((id, ns)) = acked {
             let entry = self.outstanding.remove(&id);
@@ -851,6 +863,7 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
         let mut reconnect_delay = None;
         let mut n = 0;
         let config = self.config;
+        let mut recovered_ns = Vec::new();
         while let Some(event) = self.s.poll_event() {
             if trace() {
                 eprintln!("  event {event:?}");
@@ -864,9 +877,16 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
             n += 1;
             assert!(n <= 64, "poll_event never ends");
             match event {
-                Event::Connected { namespace, sid } => {
+                Event::Connected {
+                    namespace,
+                    sid,
+                    recovered,
+                } => {
                     assert!(matches!(cause, Cause::Frame { .. }), "{cause:?}: {event:?}");
                     assert!(sid.len() <= INFO_CAPACITY);
+                    if recovered {
+                        recovered_ns.push(known_ns(namespace));
+                    }
                     let ns = known_ns(namespace);
                     assert!(self.connected.insert(ns), "{ns} connected twice");
                 }
@@ -924,6 +944,9 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
         }
         assert_eq!(self.s.dropped_events(), 0);
         assert_eq!(was_open, self.s.is_open());
+        for ns in recovered_ns {
+            assert!(self.s.pid(ns).is_some(), "{ns} recovered without a pid");
+        }
 
         if let Some(delay) = reconnect_delay {
             let d = self.s.poll_timeout().expect("a reconnection deadline");

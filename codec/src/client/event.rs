@@ -159,6 +159,13 @@ pub enum Event<'s> {
         /// Engine.IO sid for `/` and `<nsp>#<sid>` for others, as the v2
         /// client computes it.
         sid: &'s str,
+        /// Connection state recovery worked: the server answered with the
+        /// same `pid` as before the disconnection (the reference
+        /// `socket.recovered`), so this is the same socket (same sid,
+        /// rooms) and the events it missed were delivered just before this
+        /// event. Always false on a first connection, with a server
+        /// without recovery, and in v3 mode.
+        recovered: bool,
     },
     /// The server refused the namespace (middleware error, unknown
     /// namespace...). It is abandoned: buffered emits are dropped and

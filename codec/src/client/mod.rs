@@ -33,6 +33,15 @@
 //!   randomization, max attempts); every namespace that was wanted is
 //!   joined again with its auth, then its buffered emits go out, in order,
 //!   once.
+//! - **Connection state recovery** (socket.io ≥ 4.6 servers with
+//!   `connectionStateRecovery`), as the reference `Socket`: the `pid` of
+//!   the CONNECT answer and the last offset (an event's last element when
+//!   it is a string and the event asks for no ack) are kept per namespace
+//!   and sent back in the next CONNECT's auth (`{"pid","offset",...auth}`,
+//!   the user's keys winning); the events the server replays before its
+//!   answer are delivered, then
+//!   [`Event::Connected`](crate::client::Event::Connected) says
+//!   `recovered` (same pid). Bounded: [`PID_CAPACITY`], [`OFFSET_CAPACITY`].
 //! - **Offline buffer**: emits made while disconnected wait in the bounded
 //!   queue ([`OfflinePolicy`](crate::client::OfflinePolicy) when full); volatile emits are never buffered.
 //! - **Protocols**: Engine.IO v4 / Socket.IO v5, or v3 / v4 for socket.io
@@ -89,7 +98,7 @@
 //! now = now + 25_000;
 //! exchange(&mut session, "2", now);
 //! assert_eq!(sent, ["40", r#"42["hello","world"]"#, "3"]);
-//! assert_eq!(session.poll_event(), Some(Event::Connected { namespace: "/", sid: "s1" }));
+//! assert_eq!(session.poll_event(), Some(Event::Connected { namespace: "/", sid: "s1", recovered: false }));
 //! assert_eq!(session.poll_timeout(), Some(now + 45_000)); // server lost after that
 //! ```
 
@@ -117,6 +126,22 @@ pub const NAMESPACE_CAPACITY: usize = 32;
 /// Longest socket id or CONNECT_ERROR message a session stores, in bytes
 /// (a longer message is cut at a character boundary; a longer sid is refused).
 pub const INFO_CAPACITY: usize = 48;
+
+/// Longest private session id (`pid`, connection state recovery) a session
+/// stores, in bytes: the reference server's ids are 20 characters
+/// (15 random bytes in base64). A CONNECT answer with a longer `pid` is
+/// taken as one without (no recovery for that connection).
+pub const PID_CAPACITY: usize = 20;
+
+/// Longest recovery offset a session stores, in bytes (decoded). Node's
+/// in-memory adapter gives 7–12 characters (`yeast`, with a `.N` suffix),
+/// the Redis Streams adapter `<ms>-<seq>` stream ids (15–20 in practice).
+/// When an event's last argument is a longer string, the stored offset is
+/// **dropped, not truncated**: the next CONNECT carries `pid` without
+/// `offset`, which the server answers with a new session (`recovered:
+/// false`) instead of replaying from a wrong position. A later event with
+/// a short offset makes recovery possible again.
+pub const OFFSET_CAPACITY: usize = 32;
 
 /// Most binary attachments in one packet, both ways (the reference
 /// server's `maxAttachments` default).

@@ -44,11 +44,15 @@ enum Link {
 /// slot indexes; a slot is not reused while a record names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Record {
-    Connected(u8),
+    /// The namespace's slot, and whether its session was recovered.
+    Connected(u8, bool),
     ConnectError(u8),
     Disconnected(u8, DisconnectReason),
     ServerLost,
-    Reconnecting { attempt: u32, delay_ms: u32 },
+    Reconnecting {
+        attempt: u32,
+        delay_ms: u32,
+    },
     ReconnectFailed,
 }
 
@@ -71,11 +75,14 @@ enum Record {
 ///   driver's frame buffer.
 ///
 /// RAM, all of it inside the value (asserted by the tests, so it cannot
-/// grow unnoticed): `size_of::<Session<fn() -> u32>>()` is **4064 bytes on a
-/// 32-bit microcontroller** (4144 on a 64-bit host) with the defaults:
-/// `QUEUE` + `RX` + 992 bytes of state, of which 84 per namespace slot and
-/// 16 per ack slot. With a driver holding one 4 KB receive frame and one
-/// 4 KB send frame, the whole client needs 12 256 bytes (under 12 KiB).
+/// grow unnoticed): `size_of::<Session<fn() -> u32>>()` is **4288 bytes on a
+/// 32-bit microcontroller** (4368 on a 64-bit host) with the defaults:
+/// `QUEUE` + `RX` + 1216 bytes of state, of which 138 per namespace slot
+/// (54 of them for connection state recovery: the `pid` and the last
+/// offset, [`PID_CAPACITY`](super::PID_CAPACITY) and
+/// [`OFFSET_CAPACITY`](super::OFFSET_CAPACITY)) and 16 per ack slot. With
+/// a driver holding one 4 KB receive frame and one 2 KB send frame (as
+/// oxio-client does), the session and its frames need 10 432 bytes.
 ///
 /// ```
 /// use oxio_codec::client::{Action, Config, Event, Frame, FrameKind, Incoming, Session, NO_AUTH};
@@ -93,7 +100,7 @@ enum Record {
 /// assert_eq!((out.kind, &buf[..out.len]), (FrameKind::Text, &b"40"[..]));
 ///
 /// s.handle_frame(Frame::Text(r#"40{"sid":"abc"}"#), t).unwrap();
-/// assert_eq!(s.poll_event(), Some(Event::Connected { namespace: "/", sid: "abc" }));
+/// assert_eq!(s.poll_event(), Some(Event::Connected { namespace: "/", sid: "abc", recovered: false }));
 ///
 /// match s.handle_frame(Frame::Text(r#"42["hello",1]"#), t).unwrap() {
 ///     Some(Incoming::Event { packet, ack: None }) => {
@@ -190,6 +197,42 @@ impl<
     pub fn sid(&self, namespace: &str) -> Option<&str> {
         let slot = self.slots.get(self.slot_by_name(namespace)?)?;
         (slot.state == State::Connected).then_some(slot.info.as_str())
+    }
+
+    /// Connection state recovery: the private session id the server gave
+    /// `namespace` in its last CONNECT answer (kept across disconnections,
+    /// sent back in the next CONNECT with [`Session::recovery_offset`]);
+    /// `None` when the server does not do recovery.
+    ///
+    /// ```
+    /// use oxio_codec::client::{Config, Event, Frame, Session, NO_AUTH};
+    /// use oxio_codec::Instant;
+    ///
+    /// let mut s: Session<_> = Session::new(Config::default(), || 0);
+    /// let t = Instant::from_millis(0);
+    /// s.connect("/", NO_AUTH).unwrap();
+    /// s.poll_action(t);
+    /// s.transport_opened(t);
+    /// s.handle_frame(Frame::Text(r#"0{"sid":"e","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#), t).unwrap();
+    /// s.handle_frame(Frame::Text(r#"40{"sid":"a","pid":"p"}"#), t).unwrap();
+    /// assert_eq!(s.pid("/"), Some("p"));
+    /// s.handle_frame(Frame::Text(r#"42["news",1,"MzAb3Xy"]"#), t).unwrap();
+    /// assert_eq!(s.recovery_offset("/"), Some("MzAb3Xy"));
+    /// ```
+    pub fn pid(&self, namespace: &str) -> Option<&str> {
+        let slot = self.slots.get(self.slot_by_name(namespace)?)?;
+        slot.has_pid().then_some(slot.pid.as_str())
+    }
+
+    /// The last recovery offset `namespace` received: the last argument of
+    /// the last event without an ack id when it is a string, taken only
+    /// while the namespace has a [`Session::pid`] (the reference client's
+    /// rule, so an event whose last argument is any string counts).
+    /// `None` before the first one, or after one longer than
+    /// [`OFFSET_CAPACITY`](super::OFFSET_CAPACITY).
+    pub fn recovery_offset(&self, namespace: &str) -> Option<&str> {
+        let slot = self.slots.get(self.slot_by_name(namespace)?)?;
+        slot.offset.as_ref().map(|o| o.as_str())
     }
 
     /// The Engine.IO session id, while the session is open.
@@ -465,9 +508,10 @@ impl<
 
     fn describe(&self, record: Record) -> Event<'_> {
         match record {
-            Record::Connected(i) => Event::Connected {
+            Record::Connected(i, recovered) => Event::Connected {
                 namespace: self.slot_name(i),
                 sid: self.slot_info(i),
+                recovered,
             },
             Record::ConnectError(i) => Event::ConnectError {
                 namespace: self.slot_name(i),
@@ -657,7 +701,7 @@ impl<
         };
         let free = self.slots.get(i).is_some_and(|s| s.state == State::Free);
         let named = self.records.iter().any(|r| match r {
-            Record::Connected(s) | Record::ConnectError(s) | Record::Disconnected(s, _) => {
+            Record::Connected(s, _) | Record::ConnectError(s) | Record::Disconnected(s, _) => {
                 *s == index
             }
             _ => false,

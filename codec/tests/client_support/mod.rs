@@ -34,7 +34,8 @@ pub fn b(bytes: &[u8]) -> Out {
 /// An event, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ev {
-    Connected(String, String),
+    /// Namespace, sid, recovered.
+    Connected(String, String, bool),
     ConnectError(String, String),
     Disconnected(String, DisconnectReason),
     AckTimeout(String, u64),
@@ -45,7 +46,12 @@ pub enum Ev {
 }
 
 pub fn connected(ns: &str, sid: &str) -> Ev {
-    Ev::Connected(ns.into(), sid.into())
+    Ev::Connected(ns.into(), sid.into(), false)
+}
+
+/// A connection whose session the server recovered.
+pub fn recovered(ns: &str, sid: &str) -> Ev {
+    Ev::Connected(ns.into(), sid.into(), true)
 }
 
 pub fn disconnected(ns: &str, reason: DisconnectReason) -> Ev {
@@ -55,7 +61,11 @@ pub fn disconnected(ns: &str, reason: DisconnectReason) -> Ev {
 impl From<Event<'_>> for Ev {
     fn from(e: Event<'_>) -> Self {
         match e {
-            Event::Connected { namespace, sid } => Ev::Connected(namespace.into(), sid.into()),
+            Event::Connected {
+                namespace,
+                sid,
+                recovered,
+            } => Ev::Connected(namespace.into(), sid.into(), recovered),
             Event::ConnectError { namespace, message } => {
                 Ev::ConnectError(namespace.into(), message.into())
             }

@@ -65,7 +65,8 @@ fn connected() -> S {
         s.poll_event(),
         Some(Event::Connected {
             namespace: "/",
-            sid: "s1"
+            sid: "s1",
+            recovered: false
         })
     );
     s
@@ -75,9 +76,9 @@ cases! {
     fn client_ram_is_pinned() {
         let size = core::mem::size_of::<S>();
         #[cfg(target_pointer_width = "32")]
-        assert_eq!(size, 4064);
+        assert_eq!(size, 4288);
         #[cfg(target_pointer_width = "64")]
-        assert_eq!(size, 4144);
+        assert_eq!(size, 4368);
         let state = core::mem::size_of::<Session<fn() -> u32, 4, 8, 0, 0>>();
         assert_eq!(size - state, 2048 + 1024);
     }
@@ -101,7 +102,7 @@ cases! {
         assert_eq!(s.engine_sid(), Some("eio1"));
         expect_sent(&mut s, at(0), &[text(b"40"), text(br#"40/admin,{"token":"123"}"#)]);
         s.handle_frame(Frame::Text(r#"40/admin,{"sid":"s2"}"#), at(0)).unwrap();
-        assert_eq!(s.poll_event(), Some(Event::Connected { namespace: "/admin", sid: "s2" }));
+        assert_eq!(s.poll_event(), Some(Event::Connected { namespace: "/admin", sid: "s2", recovered: false }));
     }
 
     fn client_events_are_borrowed_from_the_frame() {
@@ -254,7 +255,7 @@ cases! {
         s.handle_frame(Frame::Text(r#"0{"sid":"e","upgrades":[],"pingInterval":100,"pingTimeout":50}"#), at(0)).unwrap();
         expect_sent(&mut s, at(0), &[text(b"40/admin?token=a%20b,")]);
         s.handle_frame(Frame::Text("40"), at(0)).unwrap();
-        assert_eq!(s.poll_event(), Some(Event::Connected { namespace: "/", sid: "e" }));
+        assert_eq!(s.poll_event(), Some(Event::Connected { namespace: "/", sid: "e", recovered: false }));
         // The client pings; binary frames carry the type byte.
         s.handle_timeout(at(100));
         s.emit("/", "b", &(Binary(&[7]),), EmitOptions::default(), at(100)).unwrap();

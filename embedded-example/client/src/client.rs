@@ -27,7 +27,8 @@ const STATUS_CAPACITY: usize = 4;
 /// A connection event kept by the client (owned copy of a session event).
 #[derive(Debug, Clone)]
 enum Status {
-    Connected(heapless::String<NAMESPACE_CAPACITY>),
+    /// The namespace, and whether its session was recovered.
+    Connected(heapless::String<NAMESPACE_CAPACITY>, bool),
     ConnectError(
         heapless::String<NAMESPACE_CAPACITY>,
         heapless::String<INFO_CAPACITY>,
@@ -65,6 +66,13 @@ pub enum Event<'a> {
     Connected {
         /// The namespace.
         namespace: &'a str,
+        /// Connection state recovery worked (a server with
+        /// `connectionStateRecovery`): same socket id and rooms as before
+        /// the disconnection, and the events missed meanwhile were
+        /// delivered, once each, as [`Event::Message`]s just before this
+        /// event. False on a first connection and when the server started
+        /// a new session.
+        recovered: bool,
     },
     /// The server refused a namespace (it is abandoned: call
     /// [`Client::connect`] to try again).
@@ -572,7 +580,10 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
 
     fn current_event(&self) -> Option<Event<'_>> {
         Some(match self.current.as_ref()? {
-            Status::Connected(ns) => Event::Connected { namespace: ns },
+            Status::Connected(ns, recovered) => Event::Connected {
+                namespace: ns,
+                recovered: *recovered,
+            },
             Status::ConnectError(ns, m) => Event::ConnectError {
                 namespace: ns,
                 message: m,
@@ -728,7 +739,11 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
         let mut outcome = Ok(());
         while let Some(event) = self.session.poll_event() {
             let status = match event {
-                SEvent::Connected { namespace, .. } => Status::Connected(copy(namespace)),
+                SEvent::Connected {
+                    namespace,
+                    recovered,
+                    ..
+                } => Status::Connected(copy(namespace), recovered),
                 SEvent::ConnectError { namespace, message } => {
                     Status::ConnectError(copy(namespace), copy(message))
                 }

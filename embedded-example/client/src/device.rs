@@ -117,8 +117,12 @@ pub struct LedAnswer {
 /// What the application did, for the caller's log (defmt, println...).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Report<'a> {
-    /// `/` is connected.
-    Connected,
+    /// `/` is connected; `recovered` when the server restored its session
+    /// (connection state recovery: the missed LED commands were replayed).
+    Connected {
+        /// The server's `socket.recovered`.
+        recovered: bool,
+    },
     /// `/` was refused.
     ConnectError(&'a str),
     /// `/` was lost.
@@ -175,7 +179,8 @@ impl Report<'_> {
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Report::Connected => f.write_str("connected"),
+            Report::Connected { recovered: false } => f.write_str("connected"),
+            Report::Connected { recovered: true } => f.write_str("connected (session recovered)"),
             Report::ConnectError(m) => write!(f, "refused: {m}"),
             Report::Disconnected(r) => write!(f, "disconnected: {}", r.as_str()),
             Report::Reconnecting {
@@ -219,7 +224,10 @@ impl fmt::Display for Report<'_> {
 impl defmt::Format for Report<'_> {
     fn format(&self, f: defmt::Formatter<'_>) {
         match self {
-            Report::Connected => defmt::write!(f, "connected"),
+            Report::Connected { recovered: false } => defmt::write!(f, "connected"),
+            Report::Connected { recovered: true } => {
+                defmt::write!(f, "connected (session recovered)")
+            }
             Report::ConnectError(m) => defmt::write!(f, "refused: {}", m),
             Report::Disconnected(r) => defmt::write!(f, "disconnected: {}", r.as_str()),
             Report::Reconnecting {
@@ -268,7 +276,7 @@ impl defmt::Format for Report<'_> {
 enum Next {
     Tick,
     Led(LedCommand, Option<oxio_codec::client::AckRequest>),
-    Connected,
+    Connected { recovered: bool },
     Reconnecting { attempt: u32, delay_ms: u32 },
     Rejoin,
     Nothing,
@@ -342,7 +350,7 @@ where
                     Next::Nothing
                 }
             }
-            Ok(Some(Event::Connected { .. })) => Next::Connected,
+            Ok(Some(Event::Connected { recovered, .. })) => Next::Connected { recovered },
             Ok(Some(Event::ConnectError { message, .. })) => {
                 report(Report::ConnectError(message));
                 Next::Rejoin
@@ -391,8 +399,8 @@ where
                     }
                 }
             }
-            Next::Connected => {
-                report(Report::Connected);
+            Next::Connected { recovered } => {
+                report(Report::Connected { recovered });
                 let args = (name, Binary(&CALIBRATION));
                 match client
                     .emit_with_ack::<_, BinaryAck>(BINARY_EVENT, &args)
@@ -482,7 +490,11 @@ mod tests {
             capacity: 4096,
         };
         let cases = [
-            (Report::Connected, "connected"),
+            (Report::Connected { recovered: false }, "connected"),
+            (
+                Report::Connected { recovered: true },
+                "connected (session recovered)",
+            ),
             (
                 Report::SensorAcked(reading),
                 "sensor 21.5 C acknowledged (uptime_ms 1500)",

@@ -9,8 +9,9 @@ use crate::client::event::{AckId, AckRequest, CancelReason, DisconnectReason, In
 use crate::client::heartbeat::Heartbeat;
 use crate::client::namespace::State;
 use crate::client::reassembly::{Progress, Refused};
-use crate::client::INFO_CAPACITY;
+use crate::client::{INFO_CAPACITY, PID_CAPACITY};
 use crate::engineio::{self, Data, Handshake, PacketType as EioType};
+use crate::json::scan::{ObjectIter, RawStr};
 use crate::socketio::{self, Packet, PacketType};
 use crate::Instant;
 
@@ -36,6 +37,19 @@ enum Completed {
 struct ConnectAnswer<'a> {
     #[serde(borrow)]
     sid: &'a str,
+}
+
+/// The `pid` member of a CONNECT answer, when it is a non-empty string of
+/// at most [`PID_CAPACITY`] bytes (anything else: no recovery).
+fn answer_pid(payload: &str) -> Option<heapless::String<PID_CAPACITY, u8>> {
+    let (_, value) = ObjectIter::new(payload)?
+        .filter(|(key, _)| key.eq_str("pid"))
+        .last()?;
+    let mut pid = heapless::String::new();
+    for c in RawStr::from_literal(value)?.chars() {
+        pid.push(c).ok()?;
+    }
+    Some(pid)
 }
 
 /// The CONNECT_ERROR-like message for a v5 CONNECT answer without a sid.
@@ -215,7 +229,15 @@ impl<
     fn complete_binary(&mut self) -> Option<Completed> {
         let (kind, slot, ack_id) = {
             let packet = self.decoder().decode(self.rx.text()?).ok()?;
-            let slot = self.receiving_slot(packet.namespace())?;
+            let slot = if packet.packet_type() == PacketType::BinaryEvent {
+                let slot = self.event_slot(packet.namespace())?;
+                if let Some(s) = self.slots.get_mut(usize::from(slot)) {
+                    s.note_offset(packet.payload(), packet.ack_id());
+                }
+                slot
+            } else {
+                self.receiving_slot(packet.namespace())?
+            };
             (packet.packet_type(), slot, packet.ack_id())
         };
         match kind {
@@ -246,7 +268,10 @@ impl<
             PacketType::ConnectError => self.on_connect_error(&packet),
             PacketType::Disconnect => self.on_server_disconnect(packet.namespace()),
             PacketType::Event => {
-                if let Some(slot) = self.receiving_slot(packet.namespace()) {
+                if let Some(slot) = self.event_slot(packet.namespace()) {
+                    if let Some(s) = self.slots.get_mut(usize::from(slot)) {
+                        s.note_offset(packet.payload(), packet.ack_id());
+                    }
                     let ack = self.ack_request(slot, packet.ack_id());
                     return Ok(Step::Deliver(Incoming::Event { packet, ack }));
                 }
@@ -286,8 +311,26 @@ impl<
         }
     }
 
+    /// The slot whose events are delivered for `namespace`: a connected
+    /// one, or one waiting for the answer to a recovering CONNECT.
+    fn event_slot(&self, namespace: &str) -> Option<u8> {
+        let i = self.slot_by_name(namespace)?;
+        if self.slots.get(i)?.accepts_events() {
+            u8::try_from(i).ok()
+        } else {
+            None
+        }
+    }
+
     fn ack_request(&self, slot: u8, id: Option<u64>) -> Option<AckRequest> {
-        let generation = self.slots.get(usize::from(slot))?.generation;
+        let s = self.slots.get(usize::from(slot))?;
+        // An event replayed before the CONNECT answer belongs to the
+        // connection that answer opens (its generation is bumped then).
+        let generation = if s.state == State::Connected {
+            s.generation
+        } else {
+            s.generation.wrapping_add(1)
+        };
         Some(AckRequest {
             id: id?,
             slot,
@@ -324,10 +367,16 @@ impl<
         let Some(slot) = self.slots.get_mut(i) else {
             return;
         };
+        let mut recovered = false;
         match self.config.socketio_version() {
             socketio::Version::V5 => match packet.data::<ConnectAnswer<'_>>() {
                 Ok(Some(answer)) if answer.sid.len() <= INFO_CAPACITY => {
                     slot.set_info(answer.sid.chars());
+                    // The reference `onconnect`: recovered when the server
+                    // kept the pid; the new one (or none) replaces it.
+                    let pid = packet.payload().and_then(answer_pid).unwrap_or_default();
+                    recovered = !pid.is_empty() && pid == slot.pid;
+                    slot.pid = pid;
                 }
                 _ => {
                     slot.set_info(NO_SID.chars());
@@ -351,7 +400,7 @@ impl<
         }
         slot.state = State::Connected;
         slot.generation = slot.generation.wrapping_add(1);
-        self.record(Record::Connected(index));
+        self.record(Record::Connected(index, recovered));
     }
 
     fn on_connect_error(&mut self, packet: &Packet<'_>) {

@@ -12,7 +12,8 @@ use crate::client::outbox::{Head, Kind, PushError};
 use crate::client::query::{write_query, QueryError};
 use crate::client::{MAX_ATTACHMENTS, NAMESPACE_CAPACITY};
 use crate::engineio::Version;
-use crate::json::ser::{self, LenCounter, SliceWriter};
+use crate::json::scan::ObjectIter;
+use crate::json::ser::{self, write_str, LenCounter, SliceWriter, Write as _};
 use crate::socketio::encode::for_each_attachment;
 use crate::socketio::{self, Encoder};
 use crate::Instant;
@@ -171,6 +172,11 @@ impl<
         let Some(s) = self.slots.get_mut(slot) else {
             return Err(Error::TooManyNamespaces);
         };
+        if s.name.as_str() != namespace {
+            // Another socket: the recovery state was the old namespace's.
+            s.pid.clear();
+            s.offset = None;
+        }
         s.name.clear();
         let _ = s.name.push_str(namespace);
         s.info.clear();
@@ -504,7 +510,7 @@ impl<
                         .entries()
                         .find(|e| e.kind == Kind::Connect && e.slot == index);
                     let written = match connect {
-                        Some(e) => match put(buf, self.outbox.text(&e)) {
+                        Some(e) => match self.write_connect(i, self.outbox.text(&e), buf) {
                             Some(n) => Some(n),
                             None => return Some(None),
                         },
@@ -546,6 +552,31 @@ impl<
             }
         }
         None
+    }
+
+    /// Writes the CONNECT of slot `i` (`text`, as queued) into `buf`. With
+    /// a pid from the previous connection, its auth becomes the reference's
+    /// `Object.assign({pid, offset}, auth)`: `pid` first, then `offset`
+    /// (left out while none was received), each taking the user's value
+    /// when the auth has that key, then the user's other members in order.
+    /// If that does not fit `buf` or the frame limit, the plain CONNECT
+    /// goes out (no recovery, a new session).
+    fn write_connect(&self, i: usize, text: &[u8], buf: &mut [u8]) -> Option<usize> {
+        let slot = self.slots.get(i)?;
+        if slot.has_pid() && self.config.version == Version::V4 {
+            let header = if slot.name.as_str() == "/" {
+                2
+            } else {
+                slot.name.len() + 3
+            };
+            let offset = slot.offset.as_ref().map(|o| o.as_str());
+            if let Some(n) = recovery_connect(text, header, &slot.pid, offset, buf)
+                .filter(|&n| n <= self.config.max_frame_len)
+            {
+                return Some(n);
+            }
+        }
+        put(buf, text)
     }
 
     /// The oldest queued emit or ack of a namespace that may send.
@@ -695,6 +726,49 @@ fn modern_connect<A: Serialize + ?Sized>(
         }
     }
     Ok(n + 1)
+}
+
+/// `text` (`40[/nsp,][{auth}]`, `header` bytes before the auth) with
+/// `pid` and `offset` merged into its auth, written into `buf`; `None` if
+/// it does not fit.
+fn recovery_connect(
+    text: &[u8],
+    header: usize,
+    pid: &str,
+    offset: Option<&str>,
+    buf: &mut [u8],
+) -> Option<usize> {
+    let (prefix, auth) = (text.get(..header)?, text.get(header..)?);
+    let auth = core::str::from_utf8(auth).ok()?;
+    // The user's members (none without auth), and its own pid / offset.
+    let members = || ObjectIter::new(auth).into_iter().flatten();
+    let user = |key: &str| members().filter(|(k, _)| k.eq_str(key)).last();
+    let mut w = SliceWriter::new(buf);
+    w.write_all(prefix).ok()?;
+    w.write_all(br#"{"pid":"#).ok()?;
+    match user("pid") {
+        Some((_, value)) => w.write_all(value.as_bytes()).ok()?,
+        None => write_str(&mut w, pid).ok()?,
+    }
+    match (user("offset"), offset) {
+        (Some((_, value)), _) => {
+            w.write_all(br#","offset":"#).ok()?;
+            w.write_all(value.as_bytes()).ok()?;
+        }
+        (None, Some(offset)) => {
+            w.write_all(br#","offset":"#).ok()?;
+            write_str(&mut w, offset).ok()?;
+        }
+        (None, None) => {}
+    }
+    for (key, value) in members().filter(|(k, _)| !k.eq_str("pid") && !k.eq_str("offset")) {
+        w.write_all(b",\"").ok()?;
+        w.write_all(key.raw().as_bytes()).ok()?;
+        w.write_all(b"\":").ok()?;
+        w.write_all(value.as_bytes()).ok()?;
+    }
+    w.write_all(b"}").ok()?;
+    Some(w.len())
 }
 
 /// `4` + a v4 CONNECT: `0/nsp[?query],` (socket.io 2.x reads auth from

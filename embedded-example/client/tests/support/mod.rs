@@ -83,7 +83,14 @@ pub fn describe(e: &Event<'_>) -> String {
                 }
             )
         }
-        Event::Connected { namespace } => format!("connected {namespace}"),
+        Event::Connected {
+            namespace,
+            recovered: false,
+        } => format!("connected {namespace}"),
+        Event::Connected {
+            namespace,
+            recovered: true,
+        } => format!("recovered {namespace}"),
         Event::ConnectError { namespace, message } => {
             format!("connect_error {namespace} {message}")
         }
