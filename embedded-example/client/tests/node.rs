@@ -1,8 +1,9 @@
 //! The client through the Tokio adapter against the real npm `socket.io`
 //! 4.8 server (`tests/js/server.js`): auth, events and acks both ways,
 //! binary both ways, two namespaces, CONNECT_ERROR, reconnection after the
-//! server is killed and restarted, and server loss detected by the
-//! heartbeat while the server process is frozen (SIGSTOP).
+//! server is killed and restarted, server loss detected by the heartbeat
+//! while the server process is frozen (SIGSTOP), and connection state
+//! recovery (`connectionStateRecovery`).
 //!
 //! Needs `npm ci --prefix embedded-example/client/tests/js`. Without it the
 //! tests print a notice and pass, unless `CI` or `OXIO_REQUIRE_NODE=1` is
@@ -61,9 +62,15 @@ struct Node {
 
 impl Node {
     async fn start(port: u16) -> Node {
+        Node::start_with(port, &[]).await
+    }
+
+    /// `server.js <port> <args...>` (`csr`: connection state recovery on).
+    async fn start_with(port: u16, args: &[&str]) -> Node {
         let mut child = tokio::process::Command::new("node")
             .arg(js_dir().join("server.js"))
             .arg(port.to_string())
+            .args(args)
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -249,5 +256,88 @@ async fn frozen_node_is_detected_by_the_heartbeat() {
     );
     node.signal("-CONT");
     assert_eq!(until(&mut c, "connected").await, "connected /");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn node_connection_state_recovery_replays_missed_events_once() {
+    if !node_ready() {
+        return;
+    }
+    let node = Node::start_with(0, &["csr"]).await;
+    let mut c = client(&node.url(), fast());
+    c.connect("/", Some(&json!({"device": "dev1"}))).unwrap();
+    assert_eq!(next(&mut c).await, "connected /");
+    let hello = next(&mut c).await;
+    let offset = last_string(&hello);
+    assert!(
+        hello.starts_with(r#"msg / ["hello",{"device":"dev1"},""#),
+        "{hello}"
+    );
+    // The server drops the connection and broadcasts 3 events meanwhile.
+    c.emit("drop", &(3,)).await.unwrap();
+    assert_eq!(
+        until(&mut c, "disconnected").await,
+        "disconnected / transport close"
+    );
+    wait_for(&node, |log| {
+        log.iter().any(|e| e.starts_with(r#"["missed""#))
+    })
+    .await;
+    let seen = events_until_connected(&mut c).await;
+    let news: Vec<i64> = seen.iter().filter_map(|e| news_number(e)).collect();
+    assert_eq!(
+        news,
+        [1, 2, 3],
+        "each missed event once, in order: {seen:?}"
+    );
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("recovered /"),
+        "{seen:?}"
+    );
+    // The reconnection asked for recovery with the user's auth merged in,
+    // and the server recovered the socket (same id).
+    wait_for(&node, |log| {
+        log.iter().any(|e| e.starts_with(r#"["recovered""#))
+    })
+    .await;
+    let entries = node.entries();
+    let connects: Vec<serde_json::Value> = entries
+        .iter()
+        .filter(|e| e.starts_with(r#"["connect""#))
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
+    assert_eq!(connects.len(), 2, "{entries:?}");
+    let auth = &connects[1][1];
+    assert_eq!(auth["device"], "dev1");
+    assert_eq!(auth["offset"], offset.as_str());
+    assert_eq!(auth["pid"].as_str().map(str::len), Some(20));
+    let dropped = entries
+        .iter()
+        .find(|e| e.starts_with(r#"["drop""#))
+        .unwrap();
+    let recovered = entries
+        .iter()
+        .find(|e| e.starts_with(r#"["recovered""#))
+        .unwrap();
+    assert_eq!(dropped[8..], recovered[13..], "same socket id");
+    // Live events still flow, and a second drop recovers again.
+    assert!(next(&mut c).await.starts_with(r#"msg / ["hello""#));
+    c.emit("drop", &(1,)).await.unwrap();
+    until(&mut c, "disconnected").await;
+    wait_for(&node, |log| {
+        log.iter().filter(|e| e.starts_with(r#"["missed""#)).count() == 2
+    })
+    .await;
+    let seen = events_until_connected(&mut c).await;
+    let news: Vec<i64> = seen.iter().filter_map(|e| news_number(e)).collect();
+    assert_eq!(news, [1], "{seen:?}");
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("recovered /"),
+        "{seen:?}"
+    );
+    c.close().await;
     node.stop().await;
 }

@@ -223,3 +223,96 @@ async fn server_disconnect_is_reported() {
     );
     srv.stop().await;
 }
+
+/// `/` with connection state recovery on: logs each connection (auth, and
+/// whether it was recovered); `drop` closes the connection under the
+/// socket (a recoverable `forced close`).
+fn recovering_app(log: Log) -> SocketIo {
+    let sio = SocketIo::builder()
+        .connection_state_recovery(oxio_server::socketio::ConnectionStateRecovery::default())
+        .build();
+    sio.io()
+        .ns("/", move |s: SocketRef, Data(auth): Data<Value>| {
+            log.lock()
+                .unwrap()
+                .push(format!("connect {} {} {auth}", s.id(), s.recovered()));
+            s.on("drop", |s: SocketRef| s.close_connection());
+        });
+    sio
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn connection_state_recovery_replays_missed_events_once() {
+    let log = Log::default();
+    let sio = recovering_app(log.clone());
+    let io = sio.io();
+    let srv = serve(sio, "127.0.0.1:0".parse().unwrap(), None).await;
+    let mut c = client(&srv.url(), fast());
+    c.connect("/", Some(&json!({"device": "dev1"}))).unwrap();
+    assert_eq!(next(&mut c).await, "connected /");
+    io.emit("news", &(0,)).unwrap();
+    let first = next(&mut c).await;
+    assert_eq!(news_number(&first), Some(0), "{first}");
+    let offset = last_string(&first);
+
+    for round in 1..=2 {
+        c.emit("drop", &()).await.unwrap();
+        assert_eq!(
+            until(&mut c, "disconnected").await,
+            "disconnected / transport close"
+        );
+        // Give the server time to persist the session, then broadcast
+        // what the client misses (the client is not driven meanwhile, so
+        // it cannot reconnect yet).
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        for i in 1..=3 {
+            io.emit("news", &(round * 10 + i,)).unwrap();
+        }
+        let seen = events_until_connected(&mut c).await;
+        let news: Vec<i64> = seen.iter().filter_map(|e| news_number(e)).collect();
+        assert_eq!(
+            news,
+            [round * 10 + 1, round * 10 + 2, round * 10 + 3],
+            "each missed event once, in order, before the Connected event: {seen:?}"
+        );
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some("recovered /"),
+            "{seen:?}"
+        );
+        // Live events after the recovery, once.
+        io.emit("news", &(round * 10 + 4,)).unwrap();
+        let live = next(&mut c).await;
+        assert_eq!(news_number(&live), Some(round * 10 + 4), "{live}");
+    }
+    let quiet = embassy_time::Instant::now() + embassy_time::Duration::from_millis(300);
+    assert!(
+        matches!(c.next_event_until(Some(quiet)).await, Ok(None)),
+        "nothing twice"
+    );
+
+    // The server saw one socket, recovered twice, and the client's auth
+    // merged with pid and offset (the first reconnection's offset is the
+    // last event received before the drop).
+    let connects = entries(&log);
+    assert_eq!(connects.len(), 3, "{connects:?}");
+    let fields: Vec<Vec<&str>> = connects
+        .iter()
+        .map(|e| e.splitn(4, ' ').collect())
+        .collect();
+    assert!(
+        fields.iter().all(|f| f[1] == fields[0][1]),
+        "same sid: {connects:?}"
+    );
+    let recovered: Vec<&str> = fields.iter().map(|f| f[2]).collect();
+    assert_eq!(recovered, ["false", "true", "true"]);
+    assert_eq!(fields[0][3], r#"{"device":"dev1"}"#);
+    let auth: Value = serde_json::from_str(fields[1][3]).unwrap();
+    assert_eq!(auth["device"], "dev1");
+    assert_eq!(auth["offset"], offset.as_str());
+    assert_eq!(auth["pid"].as_str().map(str::len), Some(20));
+    let keys: Vec<&String> = auth.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["pid", "offset", "device"]);
+    c.close().await;
+    srv.stop().await;
+}

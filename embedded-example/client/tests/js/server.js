@@ -1,15 +1,22 @@
 // socket.io 4.x server for the oxio-client tests. Prints "port N" once
 // listening on 127.0.0.1 (port from argv[2], 0 = any); logs "log <json>" lines.
+// argv[3] == "csr": connection state recovery on (the reference defaults).
 const { Server } = require("socket.io");
 const http = require("http");
 
 const port = Number(process.argv[2] || 0);
 const httpServer = http.createServer();
-const io = new Server(httpServer, { pingInterval: 300, pingTimeout: 200 });
+const csr = process.argv[3] === "csr";
+const io = new Server(httpServer, {
+  pingInterval: 300,
+  pingTimeout: 200,
+  ...(csr ? { connectionStateRecovery: {} } : {}),
+});
 const log = (entry) => console.log("log " + JSON.stringify(entry));
 
 io.on("connection", (socket) => {
   log(["connect", socket.handshake.auth]);
+  if (socket.recovered) log(["recovered", socket.id]);
   socket.emit("hello", socket.handshake.auth);
   socket.on("sensor", (v, ack) => { log(["sensor", v]); ack(); });
   socket.on("note", (v) => log(["note", v]));
@@ -17,6 +24,16 @@ io.on("connection", (socket) => {
   socket.on("blob", (buf, ack) => {
     ack(buf.length);
     socket.emit("blob", "rev", Buffer.from(buf).reverse());
+  });
+  // Connection state recovery: the server drops the connection (a
+  // recoverable "forced close"), then broadcasts `n` events the client misses.
+  socket.on("drop", (n) => {
+    log(["drop", socket.id]);
+    socket.conn.close();
+    setTimeout(() => {
+      for (let i = 1; i <= n; i++) io.emit("news", i);
+      log(["missed", n]);
+    }, 100);
   });
   socket.on("ask", async () => {
     const answer = await socket.timeout(5000).emitWithAck("led", { on: true });

@@ -133,3 +133,54 @@ pub async fn until(c: &mut TestClient, prefix: &str) -> String {
         }
     }
 }
+
+/// The JSON payload of a `msg <ns> <payload> <ack>` description.
+pub fn msg_payload(desc: &str) -> Option<serde_json::Value> {
+    let rest = desc.strip_prefix("msg ")?;
+    let start = rest.find(' ')? + 1;
+    let end = rest.rfind(' ')?;
+    serde_json::from_str(rest.get(start..end)?).ok()
+}
+
+/// The last argument of a message, when it is a string (the recovery offset).
+pub fn last_string(desc: &str) -> String {
+    let payload = msg_payload(desc).unwrap_or_else(|| panic!("not a message: {desc}"));
+    let last = payload.as_array().and_then(|a| a.last()).cloned();
+    match last {
+        Some(serde_json::Value::String(s)) => s,
+        _ => panic!("no string last argument: {desc}"),
+    }
+}
+
+/// `N` of a `["news",N,..]` message.
+pub fn news_number(desc: &str) -> Option<i64> {
+    let payload = msg_payload(desc)?;
+    let args = payload.as_array()?;
+    (args.first()?.as_str()? == "news").then_some(())?;
+    args.get(1)?.as_i64()
+}
+
+/// Events (reconnection noise left out) up to and including the next
+/// `connected` / `recovered` one, within 10 s.
+pub async fn events_until_connected(c: &mut TestClient) -> Vec<String> {
+    let end = embassy_time::Instant::now() + embassy_time::Duration::from_secs(10);
+    let mut seen = vec![];
+    loop {
+        let d = match c.next_event_until(Some(end)).await {
+            Ok(Some(e)) => describe(&e),
+            Ok(None) => "timeout".into(),
+            Err(e) => format!("error {e}"),
+        };
+        if d == "reconnecting" {
+            continue;
+        }
+        let done = d.starts_with("connected")
+            || d.starts_with("recovered")
+            || d == "timeout"
+            || d.starts_with("error");
+        seen.push(d);
+        if done {
+            return seen;
+        }
+    }
+}
