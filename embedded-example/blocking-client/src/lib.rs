@@ -29,8 +29,8 @@
 //!         }
 //!     });
 //!     while let Some(event) = client.session().poll_event() {
-//!         if let Event::Connected { namespace, sid } = event {
-//!             println!("joined {namespace} as {sid}");
+//!         if let Event::Connected { namespace, sid, recovered } = event {
+//!             println!("joined {namespace} as {sid} (session recovered: {recovered})");
 //!         }
 //!     }
 //! }
