@@ -6,6 +6,7 @@
 mod proto;
 mod report;
 mod run;
+mod soak;
 mod stats;
 
 use clap::{Args, Parser, Subcommand};
@@ -35,6 +36,10 @@ measure deliveries/s and send-to-receive latency
   idle       holds the connections for --hold seconds answering pings; with --server-pid \
 reports the server's RSS before/after and bytes per connection
   report     turns result files (--json) into the load section of RESULTS.md and SVG plots
+  soak       a long mixed load against the demo server (oxio-server): connects and leaves, \
+echo (text and binary), rooms joined and left, room messages, chat broadcasts, acks, \
+binary broadcasts, on WebSocket and long-polling; samples the server's RSS, descriptors, \
+threads and CPU (--server-pid) into a CSV and prints the RSS slope (see `oxio-load soak --help`)
 
 With --server-pid (a server on this machine) every scenario also reports the server's \
 CPU time over the measured window and CPU microseconds per message: steadier than \
@@ -83,6 +88,11 @@ enum Cmd {
     },
     /// Write the load section of RESULTS.md and plots from result files.
     Report(report::ReportArgs),
+    /// A long mixed load against the demo server, sampling the server's
+    /// RSS, file descriptors, threads and CPU into a CSV under
+    /// benches/results/soak/; prints the slope of RSS over the last 2/3.
+    /// Tokio's task count is not visible from outside the process.
+    Soak(soak::SoakArgs),
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +223,27 @@ async fn run_scenario(args: &CommonArgs, scenario: Scenario) -> Result<(), Strin
     Ok(())
 }
 
+fn run_soak(args: soak::SoakArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("oxio-load: cannot start Tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    raise_nofile(4096);
+    match runtime.block_on(soak::soak(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oxio-load soak: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (common_args, scenario) = match cli.cmd {
@@ -225,6 +256,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Soak(args) => return run_soak(args),
         Cmd::Connect(common) => (common, Ok(Scenario::Connect)),
         Cmd::Echo { common, flow } => {
             let s = flow.flow().map(Scenario::Echo);

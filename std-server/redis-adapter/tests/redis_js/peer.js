@@ -57,13 +57,18 @@ async function main() {
   });
   await new Promise((r) => httpServer.listen(0, "127.0.0.1", r));
   const clients = new Map();
+  const tickers = new Map();
 
   const ops = {
     async client(c) {
       const opts = {
         auth: { name: c.name, rooms: c.rooms || [] },
         transports: c.transports || ["websocket"],
-        reconnection: false,
+        reconnection: !!c.reconnect,
+        // When reconnecting: quickly, without jitter (the tests bound it).
+        reconnectionDelay: 100,
+        reconnectionDelayMax: 500,
+        randomizationFactor: 0,
         forceNew: true,
       };
       if (c.localAddress) {
@@ -79,9 +84,11 @@ async function main() {
         out({ ev: "opened", client: c.name, transport: s.io.engine.transport.name });
         s.io.engine.on("upgrade", (t) => out({ ev: "upgraded", client: c.name, transport: t.name }));
       });
-      s.on("connect", () =>
-        out({ ev: "connected", client: c.name, id: s.id, transport: s.io.engine.transport.name }),
-      );
+      s.on("connect", () => {
+        out({ ev: "connected", client: c.name, id: s.id, transport: s.io.engine.transport.name });
+        // Sent on every (re)connection: `onConnect` is [[event, ...args], ...].
+        for (const [event, ...args] of c.onConnect || []) s.emit(event, ...fromJson(args));
+      });
       s.on("connect_error", (e) => out({ ev: "connect_error", client: c.name, message: e.message }));
       s.on("disconnect", (reason) => out({ ev: "disconnected", client: c.name, reason }));
       s.onAny((event, ...args) => {
@@ -128,6 +135,21 @@ async function main() {
       if (c.leave) s.leave(c.leave);
       if (c.disconnect) s.disconnect(true);
       if (c.emit) s.emit(c.emit, ...fromJson(c.args || []));
+    },
+    // Emits `event` with 1, 2, 3, ... every `every` ms (to room `to` if
+    // given) until ticker_stop; prints {ev:"tick", n} after each emit.
+    async ticker(c) {
+      let n = 0;
+      const op = c.to ? io.to(c.to) : io;
+      tickers.set(c.event, setInterval(() => {
+        n += 1;
+        op.emit(c.event, n);
+        out({ ev: "tick", event: c.event, n });
+      }, c.every || 50));
+    },
+    async ticker_stop(c) {
+      clearInterval(tickers.get(c.event));
+      tickers.delete(c.event);
     },
     async serverSideEmit(c) {
       io.serverSideEmit(c.event, ...fromJson(c.args || []));
