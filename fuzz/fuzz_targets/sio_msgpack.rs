@@ -41,6 +41,25 @@ enum V {
     M(std::collections::BTreeMap<String, V>),
 }
 
+/// `v` as the encoder writes it back: a JavaScript number that is integral
+/// (and within the integer forms) goes out as an integer, as notepack.io
+/// writes it, so a float holding -6973005312.0 comes back as an integer.
+fn as_written(v: &V) -> V {
+    const TWO_64: f64 = 1.8446744073709552e19;
+    const TWO_63: f64 = 9.223_372_036_854_776e18;
+    match v {
+        V::F(x) if (0.0..TWO_64).contains(x) && (*x as u64) as f64 == *x => V::U(*x as u64),
+        V::F(x) if (-TWO_63..0.0).contains(x) && (*x as i64) as f64 == *x => V::I(*x as i64),
+        V::A(items) => V::A(items.iter().map(as_written).collect()),
+        V::M(map) => V::M(
+            map.iter()
+                .map(|(k, v)| (k.clone(), as_written(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 fn within(outer: &[u8], inner: &[u8]) -> bool {
     let o = outer.as_ptr_range();
     let i = inner.as_ptr_range();
@@ -95,15 +114,21 @@ fuzz_target!(|input: &[u8]| {
     let Ok(again) = again else {
         return; // a namespace without its leading '/'
     };
-    let q = Decoder::new(limits)
-        .decode(&again)
-        .expect("our own encoding decodes");
+    let q = match Decoder::new(limits).decode(&again) {
+        Ok(q) => q,
+        // An extension reads back as a `[type, bytes]` pair: one level
+        // deeper than the leaf it was, so a frame at the depth limit
+        // re-encodes past it.
+        Err(oxio_codec::socketio::Error::InvalidMsgpack(msgpack::MsgpackError::TooDeep)) => return,
+        Err(e) => panic!("our own encoding decodes: {e:?}"),
+    };
     assert_eq!(
         (q.packet_type(), q.namespace(), q.ack_id()),
         (p.packet_type(), p.namespace(), p.ack_id())
     );
     let Args(back): Args<Vec<V>> = q.args().expect("reads back");
-    assert_eq!(format!("{back:?}"), format!("{values:?}"));
+    let expected: Vec<V> = values.iter().map(as_written).collect();
+    assert_eq!(format!("{back:?}"), format!("{expected:?}"));
     let third = match p.packet_type() {
         PacketType::Event => enc.event_to_vec(
             q.namespace(),
