@@ -41,7 +41,7 @@
 //!   the user's keys winning); the events the server replays before its
 //!   answer are delivered, then
 //!   [`Event::Connected`](crate::client::Event::Connected) says
-//!   `recovered` (same pid). Bounded: [`PID_CAPACITY`], [`OFFSET_CAPACITY`].
+//!   `recovered` (same pid). Bounded: [`PID_CAPACITY`](crate::client::PID_CAPACITY), [`OFFSET_CAPACITY`](crate::client::OFFSET_CAPACITY).
 //! - **Offline buffer**: emits made while disconnected wait in the bounded
 //!   queue ([`OfflinePolicy`](crate::client::OfflinePolicy) when full); volatile emits are never buffered.
 //! - **Protocols**: Engine.IO v4 / Socket.IO v5, or v3 / v4 for socket.io
