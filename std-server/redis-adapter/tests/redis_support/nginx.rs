@@ -27,7 +27,7 @@ impl Nginx {
         let d = dir.display();
         let balance = if sticky { "    ip_hash;\n" } else { "" };
         let conf = format!(
-            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\n\
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log warn;\n\
 events {{ worker_connections 256; }}\n\
 http {{\n  log_format up '$remote_addr $upstream_addr $status \"$request\"';\n\
   access_log {d}/logs/access.log up;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
