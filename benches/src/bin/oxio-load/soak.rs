@@ -69,6 +69,13 @@ pub struct SoakArgs {
     /// The server's name in the file name.
     #[arg(long, default_value = "oxio")]
     label: String,
+    /// Only the load contract every compared server implements
+    /// (benches/peers/README.md: `echo` answered with `echo-response`,
+    /// `bcast` re-emitted to every socket), to soak socketioxide and Node's
+    /// peers (and oxio-bench-server) with the same shape; connects, leaves,
+    /// polling and WebSocket as usual. Without it: the demo's events.
+    #[arg(long)]
+    peer_contract: bool,
 }
 
 /// Client-side counters, shared by every slot.
@@ -515,7 +522,11 @@ async fn slot(
                 }
                 _ = ticker.tick() => {
                     ack_id += 1;
-                    let (sio, attachments) = action(&mut rng, &mut rooms, &mut chats, ack_id);
+                    let (sio, attachments) = if args.peer_contract {
+                        peer_action(&mut rng, ack_id)
+                    } else {
+                        action(&mut rng, &mut rooms, &mut chats, ack_id)
+                    };
                     if let Err(e) = session.send(&sio, &attachments).await {
                         break Err(e);
                     }
@@ -612,6 +623,17 @@ fn action(
             )
         }
         _ => (format!(r#"2{ack}["get-time"]"#), Vec::new()),
+    }
+}
+
+/// One action of `--peer-contract`: `echo` (97 %, text of 0–200 bytes) or
+/// `bcast` (3 %, a broadcast to every socket).
+fn peer_action(rng: &mut Rng, n: u64) -> (String, Vec<Vec<u8>>) {
+    if rng.below(100) < 3 {
+        (format!(r#"2["bcast",{{"n":{n}}}]"#), Vec::new())
+    } else {
+        let pad = "x".repeat(rng.below(200) as usize);
+        (format!(r#"2["echo",{{"n":{n},"p":"{pad}"}}]"#), Vec::new())
     }
 }
 
@@ -831,6 +853,21 @@ mod tests {
         assert_eq!(classify(r#"0{"sid":"a"}"#), Seen::Connected);
         assert_eq!(classify("1"), Seen::Gone);
         assert_eq!(classify(r#"4{"message":"x"}"#), Seen::Gone);
+    }
+
+    #[test]
+    fn peer_actions_stay_in_the_load_contract() {
+        let mut rng = Rng::new(7);
+        let mut names = std::collections::BTreeSet::new();
+        for n in 1..2000 {
+            let (sio, att) = peer_action(&mut rng, n);
+            match classify(&sio) {
+                Seen::Event(name) => names.insert(name),
+                other => panic!("{sio}: {other:?}"),
+            };
+            assert!(att.is_empty() && !sio.contains(&format!("2{n}[")), "{sio}");
+        }
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), ["bcast", "echo"]);
     }
 
     #[test]
