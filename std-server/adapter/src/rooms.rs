@@ -104,6 +104,20 @@ impl RoomIndex {
         self.read().rooms.keys().cloned().collect()
     }
 
+    /// Whether `room` has at least one socket (no copy of the room list:
+    /// a cluster adapter asks this for every broadcast another node sends).
+    ///
+    /// ```
+    /// use oxio_adapter::{RoomIndex, Sid};
+    ///
+    /// let idx = RoomIndex::default();
+    /// idx.add_all(&Sid::from("a"), &["r1".into()]);
+    /// assert!(idx.has_room("r1") && !idx.has_room("r2"));
+    /// ```
+    pub fn has_room(&self, room: &str) -> bool {
+        self.read().rooms.contains_key(room)
+    }
+
     /// How many sockets are known.
     pub fn len(&self) -> usize {
         self.read().sids.len()

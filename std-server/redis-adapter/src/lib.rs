@@ -467,7 +467,7 @@ impl RedisAdapter {
     }
 
     fn has_room(&self, room: &str) -> bool {
-        self.local.index().rooms().iter().any(|r| &**r == room)
+        self.local.index().has_room(room)
     }
 
     fn publish(&self, channel: String, payload: Vec<u8>) {
