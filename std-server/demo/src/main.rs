@@ -12,7 +12,7 @@ use clap::Parser;
 use core::fmt;
 use oxio_demo as demo;
 use oxio_demo::{ClientScript, DemoConfig, JwtKeys};
-use oxio_server::config::{Cors, CorsOrigins, EngineConfig, ServerLimits};
+use oxio_server::config::{Cors, CorsOrigins, EngineConfig, IpNet, ServerLimits};
 use oxio_server::engine::Engine;
 use oxio_server::socketio::SocketIo;
 use std::io::IsTerminal;
@@ -210,6 +210,29 @@ struct Cli {
     )]
     max_connections_per_ip: usize,
 
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose
+    /// client-address header is believed for --max-connections-per-ip:
+    /// requests through them count against the client's address instead
+    /// of the proxy's. Empty by default (the header is ignored).
+    #[arg(
+        long,
+        env = "OXIO_TRUSTED_PROXIES",
+        value_name = "ADDR[/BITS],...",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<IpNet>,
+
+    /// The header in which a trusted proxy passes the client's address
+    /// (comma-separated list; the rightmost address that is not a trusted
+    /// proxy is the client).
+    #[arg(
+        long,
+        env = "OXIO_CLIENT_IP_HEADER",
+        value_name = "NAME",
+        default_value = "x-forwarded-for"
+    )]
+    client_ip_header: axum::http::HeaderName,
+
     /// Most handshakes in progress (connections whose first request head is
     /// not complete yet); past it a new connection gets 503. 0: no limit.
     #[arg(
@@ -265,6 +288,8 @@ impl EngineSettings {
                 idle_timeout: Duration::from_millis(cli.idle_timeout),
                 max_connections: limit(cli.max_connections),
                 max_connections_per_ip: limit(cli.max_connections_per_ip),
+                trusted_proxies: cli.trusted_proxies.clone(),
+                client_ip_header: cli.client_ip_header.clone(),
                 max_pending_connections: limit(cli.max_pending_connections),
                 shutdown_timeout: Duration::from_secs(cli.shutdown_timeout),
             },

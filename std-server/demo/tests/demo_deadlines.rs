@@ -404,6 +404,176 @@ async fn past_the_per_address_limit_that_address_gets_503_and_others_are_served(
     back_to(&server, base, Duration::from_secs(3)).await;
 }
 
+/// Sends one request with an `X-Forwarded-For` header on a fresh
+/// connection from 127.0.0.1 (the "proxy") and returns the connection and
+/// the answer's status line code; a WebSocket upgrade (`ws`) stays open.
+async fn forwarded(addr: SocketAddr, client: &str, ws: bool) -> (TcpStream, u16) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = if ws {
+        format!(
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             X-Forwarded-For: {client}\r\n\r\n"
+        )
+    } else {
+        format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {client}\r\n\r\n")
+    };
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(3), s.read(&mut byte))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        assert_eq!(
+            n,
+            1,
+            "closed before the head: {:?}",
+            String::from_utf8_lossy(&head)
+        );
+        head.push(byte[0]);
+    }
+    (s, parse(&head).0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_per_address_limit_counts_the_forwarded_client() {
+    let server = DemoServer::start(&[
+        "--max-connections-per-ip",
+        "2",
+        "--trusted-proxies",
+        "127.0.0.1,10.0.0.0/8",
+        "--idle-timeout",
+        "30000",
+    ]);
+    let base = baseline(&server).await;
+    // Two WebSockets for client 192.0.2.1 through the proxy (127.0.0.1),
+    // one through a second trusted proxy (10.0.0.7) in the chain.
+    let (ws1, s1) = forwarded(server.addr, "192.0.2.1", true).await;
+    let (ws2, s2) = forwarded(server.addr, "192.0.2.1, 10.0.0.7", true).await;
+    assert_eq!((s1, s2), (101, 101));
+    // Its third request is refused, on a connection of the proxy that is
+    // itself not limited (four connections from 127.0.0.1 are open).
+    let (_third, s3) = forwarded(server.addr, "192.0.2.1", true).await;
+    assert_eq!(s3, 503);
+    let (_health, s4) = forwarded(server.addr, "192.0.2.1", false).await;
+    assert_eq!(s4, 503);
+    // A client cannot pick another address by prepending one: the
+    // rightmost untrusted entry counts.
+    let (_spoof, s5) = forwarded(server.addr, "198.51.100.9, 192.0.2.1", false).await;
+    assert_eq!(s5, 503);
+    // Other clients behind the same proxy are served.
+    let (_other, s6) = forwarded(server.addr, "192.0.2.2", false).await;
+    assert_eq!(s6, 200);
+    assert!(server
+        .log_text()
+        .contains("per-address connection limit reached"));
+    // The client closes a WebSocket: its place frees.
+    drop(ws1);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let (_s, status) = forwarded(server.addr, "192.0.2.1", false).await;
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the place did not free");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop((ws2, _third, _health, _spoof, _other));
+    back_to(&server, base, Duration::from_secs(3)).await;
+}
+
+/// A WebSocket upgrade through `proxy` from local address `from`; the
+/// status of the answer, and the connection (open when it is 101).
+async fn upgrade_from(proxy: SocketAddr, from: &str) -> (u16, TcpStream) {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut s = sock.connect(proxy).await.unwrap();
+    s.write_all(
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n\
+          Upgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut byte))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        assert_eq!(n, 1, "closed before the head");
+        head.push(byte[0]);
+    }
+    (parse(&head).0, s)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_nginx_each_client_address_has_its_own_limit() {
+    let has_nginx = std::process::Command::new("nginx")
+        .arg("-v")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !has_nginx && !demo_support::missing("the nginx test", "nginx", "apt-get install -y nginx") {
+        return;
+    }
+    let server = DemoServer::start(&[
+        "--max-connections-per-ip",
+        "2",
+        "--trusted-proxies",
+        "127.0.0.1",
+        "--idle-timeout",
+        "30000",
+    ]);
+    let nginx = oxio_testkit::nginx::Nginx::start(&[server.addr], false).await;
+    let proxy: SocketAddr = format!("127.0.0.1:{}", nginx.port).parse().unwrap();
+    // Client 127.0.0.2 holds two WebSockets through nginx; its third is
+    // refused, while client 127.0.0.3 behind the same nginx is served.
+    let (s1, ws1) = upgrade_from(proxy, "127.0.0.2").await;
+    let (s2, _ws2) = upgrade_from(proxy, "127.0.0.2").await;
+    assert_eq!((s1, s2), (101, 101));
+    let (s3, _) = upgrade_from(proxy, "127.0.0.2").await;
+    assert_eq!(s3, 503);
+    let (s4, _ws4) = upgrade_from(proxy, "127.0.0.3").await;
+    assert_eq!(s4, 101);
+    // 127.0.0.2 closes one: it may open another.
+    drop(ws1);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _ws) = upgrade_from(proxy, "127.0.0.2").await;
+        if status == 101 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the place did not free");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let statuses: Vec<u16> = nginx.log().iter().map(|l| l.2).collect();
+    assert!(statuses.contains(&503), "{statuses:?}");
+    nginx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_address_header_of_an_untrusted_peer_is_ignored() {
+    // 127.0.0.1 is not a trusted proxy here: each connection counts
+    // against it, whatever address the header names.
+    let server = DemoServer::start(&[
+        "--max-connections-per-ip",
+        "2",
+        "--trusted-proxies",
+        "10.0.0.1",
+        "--idle-timeout",
+        "30000",
+    ]);
+    let (_a, sa) = forwarded(server.addr, "192.0.2.1", true).await;
+    let (_b, sb) = forwarded(server.addr, "192.0.2.2", true).await;
+    assert_eq!((sa, sb), (101, 101));
+    assert_eq!(refused(server.addr, None).await.0, 503);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_handshakes_in_progress_limit_new_connections_get_503() {
     let server = DemoServer::start(&["--max-pending-connections", "10", "--idle-timeout", "30000"]);

@@ -16,6 +16,7 @@
 //! ```
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -241,9 +242,28 @@ pub struct ServerLimits {
     pub max_connections: Option<usize>,
     /// Most connections open at once from one IP address, or `None`.
     /// Default `None`: behind a reverse proxy every client has the proxy's
-    /// address (the limit is applied when the connection is accepted, before
-    /// any forwarded-for header could be read).
+    /// address unless the proxy is listed in
+    /// [`trusted_proxies`](Self::trusted_proxies). A direct connection is
+    /// counted when it is accepted; on a connection from a trusted proxy
+    /// each request counts against the address in
+    /// [`client_ip_header`](Self::client_ip_header) while it is in
+    /// progress, and a WebSocket upgraded from it for the WebSocket's life
+    /// (a proxy's kept-alive connection carries many clients' requests).
     pub max_connections_per_ip: Option<usize>,
+    /// Reverse proxies (addresses or CIDR ranges) whose
+    /// [`client_ip_header`](Self::client_ip_header) is believed for
+    /// [`max_connections_per_ip`](Self::max_connections_per_ip). Default
+    /// empty: the header is ignored and every connection counts against
+    /// its TCP peer, so a client cannot pick its own address by sending
+    /// the header.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The header in which a trusted proxy passes the client's address: a
+    /// comma-separated list of addresses, each proxy appending the address
+    /// it received the request from (nginx's
+    /// `$proxy_add_x_forwarded_for`). The client is the rightmost entry
+    /// that is not a trusted proxy; a request without a readable entry
+    /// counts against the proxy's own address. Default `x-forwarded-for`.
+    pub client_ip_header: http::HeaderName,
     /// Most handshakes in progress: accepted connections that have not yet
     /// sent a complete request head, or `None`. Bounds how many descriptors
     /// slow or silent clients hold before the deadlines above close them.
@@ -261,9 +281,95 @@ impl Default for ServerLimits {
             idle_timeout: Duration::from_secs(5),
             max_connections: Some(10_000),
             max_connections_per_ip: None,
+            trusted_proxies: Vec::new(),
+            client_ip_header: http::HeaderName::from_static("x-forwarded-for"),
             max_pending_connections: Some(1024),
             shutdown_timeout: Duration::from_secs(5),
         }
+    }
+}
+
+/// An IP address range in CIDR notation (`10.0.0.0/8`, `fd00::/8`), or
+/// one address (`127.0.0.1`, `::1`): an entry of
+/// [`ServerLimits::trusted_proxies`].
+///
+/// ```
+/// use oxio_engine::config::IpNet;
+///
+/// let net: IpNet = "10.1.0.0/16".parse().unwrap();
+/// assert!(net.contains("10.1.200.3".parse().unwrap()));
+/// assert!(!net.contains("10.2.0.1".parse().unwrap()));
+/// assert!("::1".parse::<IpNet>().unwrap().contains("::1".parse().unwrap()));
+/// assert!("10.0.0.0/33".parse::<IpNet>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+/// Why a string is not an [`IpNet`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IpNetError {
+    /// The address part is not an IPv4 or IPv6 address.
+    #[error("not an IP address: {0}")]
+    Address(#[from] std::net::AddrParseError),
+    /// The prefix length is not a number up to 32 (IPv4) or 128 (IPv6).
+    #[error("bad prefix length {0:?} (at most 32 for IPv4, 128 for IPv6)")]
+    Prefix(String),
+}
+
+impl IpNet {
+    /// The range of addresses sharing the first `prefix` bits of `addr`,
+    /// or `None` when `prefix` is longer than the address.
+    pub fn new(addr: IpAddr, prefix: u8) -> Option<IpNet> {
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    /// Whether `ip` is in this range. An IPv4-mapped IPv6 address
+    /// (`::ffff:10.0.0.1`) is compared as the IPv4 address it maps.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let (net, ip, bits) = match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => {
+                (u128::from(n.to_bits()), u128::from(i.to_bits()), 32)
+            }
+            (IpAddr::V6(n), IpAddr::V6(i)) => (n.to_bits(), i.to_bits(), 128),
+            _ => return false,
+        };
+        let host_bits = bits - u32::from(self.prefix);
+        let mask = u128::MAX.checked_shl(host_bits).unwrap_or(0);
+        net & mask == ip & mask
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = IpNetError;
+
+    fn from_str(s: &str) -> Result<IpNet, IpNetError> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>()?, Some(p)),
+            None => (s.parse::<IpAddr>()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .map_err(|_| IpNetError::Prefix(p.to_owned()))?,
+        };
+        IpNet::new(addr, prefix).ok_or_else(|| IpNetError::Prefix(prefix.to_string()))
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
     }
 }
 

@@ -76,15 +76,16 @@ impl Limiter {
         })
     }
 
-    /// Counts a new connection from `ip`, or refuses it (logged) when a
-    /// limit is reached.
-    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<(ConnGuard, Pending), Refused> {
+    /// Counts a new connection from `peer`, or refuses it (logged) when a
+    /// limit is reached. A connection from a trusted proxy is not counted
+    /// per address here: its requests are ([`admit_request`](Self::admit_request)).
+    pub(crate) fn admit(self: &Arc<Self>, peer: IpAddr) -> Result<(ConnGuard, Pending), Refused> {
         let open = self.open.fetch_add(1, Ordering::SeqCst);
         let pending = self.pending.fetch_add(1, Ordering::SeqCst);
         // From here on the guards undo the counts on every path.
         let conn = ConnGuard {
             limiter: self.clone(),
-            ip: None,
+            slot: Arc::default(),
         };
         let pend = Pending {
             limiter: self.clone(),
@@ -103,42 +104,131 @@ impl Limiter {
                 return Err(Refused);
             }
         }
-        let mut conn = conn;
-        if let Some(max) = self.limits.max_connections_per_ip {
-            let mut map = self.per_ip.locked();
-            let n = map.entry(ip).or_insert(0);
-            let current = *n;
-            if current >= max {
-                drop(map);
-                self.log
-                    .refused("per-address connection limit reached", current, max);
-                return Err(Refused);
-            }
-            *n = current.saturating_add(1);
-            conn.ip = Some(ip);
+        if !self.is_trusted_proxy(peer) {
+            let slot = self.take_address(peer)?;
+            *conn.slot.locked() = slot;
         }
         Ok((conn, pend))
     }
+
+    /// Whether the per-address limit applies to each request of a
+    /// connection from `peer` (a trusted proxy) instead of the connection.
+    pub(crate) fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        self.limits.max_connections_per_ip.is_some()
+            && self.limits.trusted_proxies.iter().any(|n| n.contains(peer))
+    }
+
+    /// Counts one request from a trusted proxy `peer` against the client
+    /// address its headers name, or refuses it (logged).
+    pub(crate) fn admit_request(
+        self: &Arc<Self>,
+        peer: IpAddr,
+        headers: &http::HeaderMap,
+    ) -> Result<Option<AddressSlot>, Refused> {
+        let client = client_address(&self.limits, peer, headers);
+        self.take_address(client)
+    }
+
+    /// One place of `ip` under the per-address limit (`None` without a
+    /// limit).
+    fn take_address(self: &Arc<Self>, ip: IpAddr) -> Result<Option<AddressSlot>, Refused> {
+        let Some(max) = self.limits.max_connections_per_ip else {
+            return Ok(None);
+        };
+        let mut map = self.per_ip.locked();
+        let n = map.entry(ip).or_insert(0);
+        let current = *n;
+        if current >= max {
+            if current == 0 {
+                map.remove(&ip);
+            }
+            drop(map);
+            self.log
+                .refused("per-address connection limit reached", current, max);
+            return Err(Refused);
+        }
+        *n = current.saturating_add(1);
+        Ok(Some(AddressSlot {
+            limiter: self.clone(),
+            ip,
+        }))
+    }
+}
+
+/// The client a request from a trusted proxy stands for: the rightmost
+/// address of the client-address header that is not itself a trusted
+/// proxy (entries left of it could be written by anyone), the leftmost
+/// when all are trusted, or the proxy itself when the header is missing or
+/// its rightmost untrusted entry is not an address.
+pub(crate) fn client_address(
+    limits: &ServerLimits,
+    peer: IpAddr,
+    headers: &http::HeaderMap,
+) -> IpAddr {
+    let trusted = |ip: IpAddr| limits.trusted_proxies.iter().any(|n| n.contains(ip));
+    let values: Vec<&str> = headers
+        .get_all(&limits.client_ip_header)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let mut leftmost = None;
+    for entry in values.iter().rev().flat_map(|v| v.rsplit(',')) {
+        match parse_forwarded_address(entry) {
+            Some(ip) if trusted(ip) => leftmost = Some(ip),
+            Some(ip) => return ip,
+            None => return peer,
+        }
+    }
+    leftmost.unwrap_or(peer)
+}
+
+/// One entry of a forwarded-for list: `1.2.3.4`, `1.2.3.4:5678`, `::1`
+/// or `[::1]:5678`.
+fn parse_forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip())
 }
 
 /// One open connection, counted until dropped (it travels with the socket
-/// into a WebSocket after an upgrade).
+/// into a WebSocket after an upgrade). Its address slot is the peer's for
+/// a direct connection, or, for a trusted proxy's connection upgraded to a
+/// WebSocket, the client's that the upgrade request named.
 #[derive(Debug)]
 pub(crate) struct ConnGuard {
     limiter: Arc<Limiter>,
-    ip: Option<IpAddr>,
+    slot: Arc<Mutex<Option<AddressSlot>>>,
+}
+
+impl ConnGuard {
+    /// Where the connection keeps its address slot.
+    pub(crate) fn slot(&self) -> Arc<Mutex<Option<AddressSlot>>> {
+        self.slot.clone()
+    }
 }
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
         self.limiter.open.fetch_sub(1, Ordering::SeqCst);
-        if let Some(ip) = self.ip {
-            let mut map = self.limiter.per_ip.locked();
-            if let Some(n) = map.get_mut(&ip) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    map.remove(&ip);
-                }
+    }
+}
+
+/// One place of an address under the per-address limit, held until dropped.
+#[derive(Debug)]
+pub(crate) struct AddressSlot {
+    limiter: Arc<Limiter>,
+    ip: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut map = self.limiter.per_ip.locked();
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.ip);
             }
         }
     }
@@ -354,6 +444,97 @@ mod tests {
         assert_eq!(l.open.load(Ordering::SeqCst), 0);
         assert_eq!(l.pending.load(Ordering::SeqCst), 0);
         assert!(l.per_ip.locked().is_empty());
+    }
+
+    fn proxied(trusted: &[&str]) -> ServerLimits {
+        ServerLimits {
+            max_connections_per_ip: Some(1),
+            trusted_proxies: trusted.iter().map(|t| t.parse().unwrap()).collect(),
+            ..ServerLimits::default()
+        }
+    }
+
+    fn client(limits: &ServerLimits, peer: &str, values: &[&str]) -> IpAddr {
+        let mut headers = http::HeaderMap::new();
+        for v in values {
+            headers.append("x-forwarded-for", v.parse().unwrap());
+        }
+        client_address(limits, peer.parse().unwrap(), &headers)
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_forwarded_address() {
+        let l = proxied(&["127.0.0.1", "10.0.0.0/8"]);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client(&l, "127.0.0.1", &["1.2.3.4"]), ip("1.2.3.4"));
+        assert_eq!(
+            client(&l, "127.0.0.1", &["1.2.3.4, 10.0.0.5"]),
+            ip("1.2.3.4")
+        );
+        // A client-written entry on the left does not count.
+        assert_eq!(
+            client(&l, "127.0.0.1", &["6.6.6.6, 1.2.3.4"]),
+            ip("1.2.3.4")
+        );
+        // Several header lines are one list, in order.
+        assert_eq!(
+            client(&l, "127.0.0.1", &["1.1.1.1", "2.2.2.2, 10.0.0.1"]),
+            ip("2.2.2.2")
+        );
+        // Ports and brackets.
+        assert_eq!(client(&l, "127.0.0.1", &["1.2.3.4:5678"]), ip("1.2.3.4"));
+        assert_eq!(
+            client(&l, "127.0.0.1", &["[2001:db8::1]:80"]),
+            ip("2001:db8::1")
+        );
+        // Only proxies: the leftmost one. Nothing readable: the peer.
+        assert_eq!(
+            client(&l, "127.0.0.1", &["10.0.0.1, 10.0.0.2"]),
+            ip("10.0.0.1")
+        );
+        assert_eq!(client(&l, "127.0.0.1", &[]), ip("127.0.0.1"));
+        assert_eq!(
+            client(&l, "127.0.0.1", &["1.2.3.4, unknown"]),
+            ip("127.0.0.1")
+        );
+        assert_eq!(client(&l, "127.0.0.1", &[""]), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_counted_per_request_not_per_connection() {
+        let l = Limiter::new(proxied(&["127.0.0.1"]));
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let direct: IpAddr = "192.0.2.9".parse().unwrap();
+        // Connections from the proxy are not limited per address ...
+        let c1 = l.admit(proxy).unwrap();
+        let c2 = l.admit(proxy).unwrap();
+        // ... a direct client is.
+        let d = l.admit(direct).unwrap();
+        assert!(l.admit(direct).is_err());
+        // Its requests are, by the forwarded address.
+        let mut h = http::HeaderMap::new();
+        h.insert("x-forwarded-for", "192.0.2.1".parse().unwrap());
+        let slot = l.admit_request(proxy, &h).unwrap();
+        assert!(slot.is_some());
+        assert!(l.admit_request(proxy, &h).is_err());
+        // The address behind the proxy and the direct one are distinct.
+        h.insert("x-forwarded-for", "192.0.2.2".parse().unwrap());
+        let other = l.admit_request(proxy, &h).unwrap();
+        drop(slot);
+        h.insert("x-forwarded-for", "192.0.2.1".parse().unwrap());
+        let again = l.admit_request(proxy, &h).unwrap();
+        drop((c1, c2, d, other, again));
+        assert!(l.per_ip.locked().is_empty());
+        assert_eq!(l.open.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn without_a_per_address_limit_no_proxy_is_special() {
+        let l = Limiter::new(ServerLimits {
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            ..ServerLimits::default()
+        });
+        assert!(!l.is_trusted_proxy("127.0.0.1".parse().unwrap()));
     }
 
     #[tokio::test(start_paused = true)]

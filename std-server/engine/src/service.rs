@@ -56,7 +56,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::config::ServerLimits;
-use crate::limits::{Activity, Limiter, Pending, Refused, TrackedIo};
+use crate::limits::{Activity, AddressSlot, Limiter, Pending, Refused, TrackedIo};
+use crate::sync::LockExt;
 use crate::transport::{BodyDeadline, DeadlineBody};
 use crate::{BoxError, Engine, EngineBody};
 
@@ -365,12 +366,17 @@ pub async fn serve_app<S, ResBody>(
                     tracing::debug!(error = %e, "cannot set TCP_NODELAY");
                 }
                 let activity = Arc::new(Activity::default());
+                let proxy = limiter.is_trusted_proxy(peer.ip()).then(|| Proxy {
+                    limiter: limiter.clone(),
+                    upgraded: conn.slot(),
+                });
                 let io = TrackedIo::new(stream, activity.clone(), conn);
                 let shared = Connection {
                     peer,
                     pending,
                     activity,
                     body_deadline,
+                    proxy,
                 };
                 connections.spawn(serve_connection(
                     io,
@@ -420,6 +426,24 @@ struct Connection {
     pending: Pending,
     activity: Arc<Activity>,
     body_deadline: BodyDeadline,
+    /// Set when the peer is a trusted proxy: each request then counts
+    /// against the client address it names.
+    proxy: Option<Proxy>,
+}
+
+/// The per-address accounting of a trusted proxy's connection.
+struct Proxy {
+    limiter: Arc<Limiter>,
+    /// The connection's address slot: an upgrade request's slot moves here
+    /// and lives as long as the WebSocket.
+    upgraded: Arc<std::sync::Mutex<Option<AddressSlot>>>,
+}
+
+/// The answer to a request past the per-address limit.
+fn busy<B>() -> Response<Either<crate::EngineBody, B>> {
+    let mut res = Response::new(Either::Left(Full::new(Bytes::new())));
+    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    res
 }
 
 async fn serve_connection<S, ResBody>(
@@ -441,12 +465,25 @@ async fn serve_connection<S, ResBody>(
         shared.pending.release();
         let in_progress = shared.activity.request();
         let (mut parts, body) = req.into_parts();
+        let admitted = match &shared.proxy {
+            None => Ok(None),
+            Some(p) => p.limiter.admit_request(shared.peer.ip(), &parts.headers),
+        };
         parts.extensions.insert(shared.peer);
         let req = Request::from_parts(parts, DeadlineBody::new(body, shared.body_deadline));
-        let mut service = service.clone();
-        let fut = service.call(req);
+        let fut = admitted.is_ok().then(|| service.clone().call(req));
+        let shared = shared.clone();
         async move {
+            let (Some(fut), Ok(slot)) = (fut, admitted) else {
+                drop(in_progress);
+                return Ok(busy());
+            };
             let res = fut.await;
+            if let (Ok(r), Some(p), Some(slot)) = (&res, &shared.proxy, slot) {
+                if r.status() == StatusCode::SWITCHING_PROTOCOLS {
+                    *p.upgraded.locked() = Some(slot);
+                }
+            }
             drop(in_progress);
             res
         }

@@ -19,7 +19,7 @@
 mod redis_support;
 use oxio_testkit::sio as sio_support;
 
-use redis_support::nginx::Nginx;
+use oxio_testkit::nginx::Nginx;
 use redis_support::{eventually, Peer, Redis};
 use serde_json::{json, Value};
 use std::net::SocketAddr;

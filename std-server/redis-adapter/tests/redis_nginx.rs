@@ -14,7 +14,7 @@
 mod redis_support;
 use oxio_testkit::sio as sio_support;
 
-use redis_support::nginx::Nginx;
+use oxio_testkit::nginx::Nginx;
 use redis_support::{Peer, Redis, RustNode};
 use serde_json::json;
 

@@ -15,6 +15,7 @@
 
 pub mod engine;
 pub mod fake;
+pub mod nginx;
 pub mod sio;
 pub mod sio_app;
 pub mod stress;

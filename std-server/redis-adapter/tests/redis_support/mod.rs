@@ -20,8 +20,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
-pub mod nginx;
-
 pub const INSTALL: &str =
     "apt-get install -y redis-server nginx && npm ci --prefix std-server/redis-adapter/tests/redis_js";
 

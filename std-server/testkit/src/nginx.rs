@@ -1,13 +1,15 @@
-//! nginx in front of oxio nodes, for the `redis_*` tests that need a real
-//! load balancer (sticky sessions, a node killed behind it).
+//! nginx in front of oxio servers, for the tests that need a real reverse
+//! proxy or load balancer (sticky sessions, a node killed behind it, the
+//! client address passed in `X-Forwarded-For`). Needs `nginx` installed
+//! (`apt-get install -y nginx`; `scripts/test.sh` installs it).
 
-use super::free_port;
 use std::process::Stdio;
 use std::time::Duration;
 
 /// nginx over `upstreams` (`ip_hash` when `sticky`, else round-robin), in
 /// its own temp prefix, logging `$remote_addr $upstream_addr $status
-/// "$request"` to `access.log`.
+/// "$request"` to `access.log`. Every location is proxied, with WebSocket
+/// upgrades, `X-Real-IP` and `X-Forwarded-For` (`$proxy_add_x_forwarded_for`).
 pub struct Nginx {
     child: tokio::process::Child,
     pub port: u16,
@@ -16,10 +18,9 @@ pub struct Nginx {
 
 impl Nginx {
     pub async fn start(upstreams: &[std::net::SocketAddr], sticky: bool) -> Nginx {
-        let dir =
-            std::env::temp_dir().join(format!("oxio-nginx-{}-{}", std::process::id(), free_port()));
-        std::fs::create_dir_all(dir.join("logs")).unwrap();
         let port = free_port();
+        let dir = std::env::temp_dir().join(format!("oxio-nginx-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
         let servers: String = upstreams
             .iter()
             .map(|a| format!("    server {a};\n"))
@@ -33,10 +34,11 @@ http {{\n  log_format up '$remote_addr $upstream_addr $status \"$request\"';\n\
   access_log {d}/logs/access.log up;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
   fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
   upstream oxio {{\n{balance}{servers}  }}\n\
-  server {{\n    listen 127.0.0.1:{port};\n    location /socket.io/ {{\n\
+  server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
       proxy_pass http://oxio;\n      proxy_http_version 1.1;\n\
       proxy_set_header Upgrade $http_upgrade;\n      proxy_set_header Connection \"upgrade\";\n\
-      proxy_set_header Host $host;\n      proxy_set_header X-Real-IP $remote_addr;\n      proxy_read_timeout 60s;\n    }}\n  }}\n}}\n"
+      proxy_set_header Host $host;\n      proxy_set_header X-Real-IP $remote_addr;\n\
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n      proxy_read_timeout 60s;\n    }}\n  }}\n}}\n"
         );
         std::fs::write(dir.join("nginx.conf"), conf).unwrap();
         let child = tokio::process::Command::new("nginx")
@@ -84,4 +86,13 @@ http {{\n  log_format up '$remote_addr $upstream_addr $status \"$request\"';\n\
         let _ = self.child.wait().await;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
