@@ -90,6 +90,22 @@ impl DemoServer {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// Whether the server printed a line containing `needle` within 3 s
+    /// (its output reaches the test through a pipe and a reader thread,
+    /// so a line written just before an answer may arrive just after it).
+    pub fn logged(&self, needle: &str) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            if self.log_text().contains(needle) {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
