@@ -58,6 +58,7 @@ mod packet;
 mod recovery;
 mod rooms;
 mod server_side;
+pub mod wire;
 
 pub use ack::{AckCollector, AckEvent, AckResponse, AckSink, BroadcastAcks};
 pub use adapter::{Adapter, AdapterFactory, BoxFuture, PersistedSession, RestoredSession};
