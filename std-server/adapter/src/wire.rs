@@ -259,7 +259,11 @@ pub fn as_placeholder(m: &Map<String, Json>) -> Option<usize> {
 /// A notepack value as JSON; binary values become placeholders and go to
 /// `attachments` (at most `max_attachments`). Depth is bounded by the
 /// decoder's limit, which bounds this recursion too.
-pub fn msgpack_to_json(v: &Value, attachments: &mut Vec<Bytes>, depth: usize) -> Result<Json, MessageError> {
+pub fn msgpack_to_json(
+    v: &Value,
+    attachments: &mut Vec<Bytes>,
+    depth: usize,
+) -> Result<Json, MessageError> {
     let depth = depth.checked_sub(1).ok_or(MessageError::TooDeep)?;
     let bin = |b: &[u8], attachments: &mut Vec<Bytes>| {
         attachments.push(Bytes::copy_from_slice(b));
@@ -339,7 +343,11 @@ fn int_to_json(i: &Integer) -> Json {
 
 /// JSON with placeholders to a notepack value, binary as `bin`. Depth is
 /// bounded by `depth` (JSON parsed here is itself depth-limited).
-pub fn json_to_msgpack(v: &Json, attachments: &[Bytes], depth: usize) -> Result<Value, MessageError> {
+pub fn json_to_msgpack(
+    v: &Json,
+    attachments: &[Bytes],
+    depth: usize,
+) -> Result<Value, MessageError> {
     let depth = depth.checked_sub(1).ok_or(MessageError::TooDeep)?;
     Ok(match v {
         Json::Null => Value::Nil,

@@ -8,18 +8,17 @@
 //! decoder is bounded: message length, nesting depth, and no panic on any
 //! input.
 
+use bytes::Bytes;
 use oxio_adapter::wire::{
-    json_to_msgpack as to_msgpack, msgpack_to_json as to_json, opts_from_json, opts_to_json,
-    check_len, parse_json, read_msgpack, room_list, wire_packet_from_json, write_msgpack,
+    check_len, json_to_msgpack as to_msgpack, msgpack_to_json as to_json, opts_from_json,
+    opts_to_json, parse_json, read_msgpack, room_list, wire_packet_from_json, write_msgpack,
 };
 pub(crate) use oxio_adapter::wire::{
     inline_buffers, packet_from_outgoing, MessageError, MsgLimits, WirePacket,
 };
 use oxio_adapter::{BroadcastOptions, Cause, Payload, Room};
-use bytes::Bytes;
 use rmpv::Value;
 use serde_json::{Map, Value as Json};
-
 
 /// The request (and response) `type` numbers of the classic adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +52,6 @@ impl RequestType {
         })
     }
 }
-
 
 /// A broadcast received on `<prefix>#<nsp>#...`.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,11 +105,9 @@ impl Envelope {
     }
 }
 
-
 fn s(text: &str) -> Value {
     Value::String(text.into())
 }
-
 
 /// `[uid, packet, opts]`, notepack-encoded, as Node publishes on
 /// `<prefix>#<nsp>#`.
@@ -261,8 +257,8 @@ mod tests {
     use super::*;
     use oxio_adapter::wire::iso_date;
     use oxio_adapter::{BroadcastFlags, Outgoing};
-    use std::time::Duration;
     use serde_json::json;
+    use std::time::Duration;
 
     fn lim() -> MsgLimits {
         MsgLimits::default()

@@ -600,7 +600,12 @@ impl RedisStreamsAdapter {
     /// appended as offset when recovery is on and the packet is recorded
     /// (an event without ack, not volatile). Sockets being restored get it
     /// later (see [`Held`]).
-    pub(crate) fn deliver_local(&self, packet: &Outgoing, opts: &BroadcastOptions, id: Option<&str>) {
+    pub(crate) fn deliver_local(
+        &self,
+        packet: &Outgoing,
+        opts: &BroadcastOptions,
+        id: Option<&str>,
+    ) {
         let recorded = match id {
             Some(id)
                 if self.cfg().recovery.is_some()
@@ -649,7 +654,10 @@ impl RedisStreamsAdapter {
             return;
         }
         let Some(kind) = msg.kind() else {
-            tracing::debug!(kind = msg.kind, "redis streams adapter: unknown message type");
+            tracing::debug!(
+                kind = msg.kind,
+                "redis streams adapter: unknown message type"
+            );
             return;
         };
         let opts = || {
@@ -657,11 +665,7 @@ impl RedisStreamsAdapter {
                 .map(wire::opts_from_json)
                 .unwrap_or_default()
         };
-        let rooms = || {
-            msg.field("rooms")
-                .map(wire::room_list)
-                .unwrap_or_default()
-        };
+        let rooms = || msg.field("rooms").map(wire::room_list).unwrap_or_default();
         match kind {
             Kind::Broadcast => {
                 let packet = match self.packet_of(&msg) {
@@ -677,7 +681,9 @@ impl RedisStreamsAdapter {
                     }
                     None => match packet.to_outgoing(None) {
                         Ok(p) => self.deliver_local(&p, &opts(), offset),
-                        Err(e) => tracing::debug!(error = %e, "redis streams adapter: broadcast ignored"),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "redis streams adapter: broadcast ignored")
+                        }
                     },
                 }
             }
@@ -815,7 +821,9 @@ impl RedisStreamsAdapter {
                 self.local.namespace().server_side_event(ev);
             }
             None => {
-                tracing::debug!("redis streams adapter: server-side emit without an event name ignored")
+                tracing::debug!(
+                    "redis streams adapter: server-side emit without an event name ignored"
+                )
             }
         }
     }
@@ -1000,10 +1008,10 @@ impl RedisStreamsAdapter {
                     continue;
                 };
                 last = key;
-                let is_broadcast = fields
-                    .iter()
-                    .any(|(k, v)| k == "type" && v == "3")
-                    && fields.iter().any(|(k, v)| k == "nsp" && v == self.ns_name());
+                let is_broadcast = fields.iter().any(|(k, v)| k == "type" && v == "3")
+                    && fields
+                        .iter()
+                        .any(|(k, v)| k == "nsp" && v == self.ns_name());
                 if !is_broadcast {
                     continue;
                 }
@@ -1036,7 +1044,11 @@ impl RedisStreamsAdapter {
         Ok(None)
     }
 
-    async fn restore(&self, pid: String, offset: String) -> Result<Option<RestoredSession>, AdapterError> {
+    async fn restore(
+        &self,
+        pid: String,
+        offset: String,
+    ) -> Result<Option<RestoredSession>, AdapterError> {
         let Some(from) = message::parse_entry_id(&offset) else {
             return Ok(None);
         };
@@ -1392,7 +1404,8 @@ impl Adapter for RedisStreamsAdapter {
                 return;
             }
         };
-        let ttl_ms = u64::try_from(recovery.max_disconnection_duration.as_millis()).unwrap_or(u64::MAX);
+        let ttl_ms =
+            u64::try_from(recovery.max_disconnection_duration.as_millis()).unwrap_or(u64::MAX);
         self.shared().queue(Job::Set {
             key: format!("{}{}", self.cfg().session_key_prefix, session.pid),
             value,

@@ -411,7 +411,11 @@ pub(crate) async fn run_reader(
             // Start from the stream's current end, known before the reader
             // reports ready: what is added from now on is read.
             let mut cmd = redis::cmd("XREVRANGE");
-            cmd.arg(&cfg.stream_name).arg("+").arg("-").arg("COUNT").arg(1);
+            cmd.arg(&cfg.stream_name)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1);
             let q = cmd.query_async::<Value>(&mut conn);
             match tokio::time::timeout(cfg.command_timeout, q).await {
                 Ok(Ok(v)) => {
@@ -501,7 +505,8 @@ pub(crate) async fn run_subscriber(
             let pubsub = client.get_async_pubsub().await?;
             let (mut sink, stream) = pubsub.split();
             for nsp in &names {
-                sink.subscribe(&super::channels(&cfg, nsp, &uid)[..]).await?;
+                sink.subscribe(&super::channels(&cfg, nsp, &uid)[..])
+                    .await?;
             }
             Ok::<_, redis::RedisError>((sink, stream))
         };
@@ -510,7 +515,9 @@ pub(crate) async fn run_subscriber(
             Ok(Ok(pair)) => pair,
             _ => {
                 if was_up {
-                    tracing::warn!("redis streams adapter: cannot connect the subscriber; retrying");
+                    tracing::warn!(
+                        "redis streams adapter: cannot connect the subscriber; retrying"
+                    );
                     was_up = false;
                 }
                 if sleep_or_shutdown(backoff.step(), &mut shutdown).await {
@@ -575,7 +582,9 @@ pub(crate) async fn run_subscriber(
                 }
             };
             if !ok {
-                tracing::warn!("redis streams adapter: subscriber lost its connection; reconnecting");
+                tracing::warn!(
+                    "redis streams adapter: subscriber lost its connection; reconnecting"
+                );
                 was_up = false;
                 if let Some(s) = shared.upgrade() {
                     s.set_status(|st| {

@@ -323,8 +323,7 @@ mod tests {
                 ),
             ]
         );
-        let owned: Vec<(String, String)> =
-            f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let owned: Vec<(String, String)> = f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         assert_eq!(decode_entry(&owned, &lim()).unwrap(), m);
 
         // With binary: base64 of msgpack `{"packet": ... bin ...}`.
@@ -338,8 +337,7 @@ mod tests {
         let f = encode_entry(&b, false, 128).unwrap();
         // 81 a1 70 91 c4 02 01 02
         assert_eq!(f[3], ("data", "gaFwkcQCAQI=".to_owned()));
-        let owned: Vec<(String, String)> =
-            f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let owned: Vec<(String, String)> = f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         assert_eq!(decode_entry(&owned, &lim()).unwrap(), b);
         // onlyPlaintext: Node's Buffer JSON.
         let f = encode_entry(&b, true, 128).unwrap();
@@ -404,7 +402,10 @@ mod tests {
             max_depth: 8,
         };
         assert!(matches!(
-            decode_entry(&f(&[("nsp", "/"), ("type", "3"), ("data", "{\"a\":1}")]), &small),
+            decode_entry(
+                &f(&[("nsp", "/"), ("type", "3"), ("data", "{\"a\":1}")]),
+                &small
+            ),
             Err(MessageError::TooLarge { .. })
         ));
         for bad in [&b""[..], b"\x91", b"\x80", b"\x81\xa3nsp\x01"] {
@@ -414,7 +415,17 @@ mod tests {
             assert!(decode_session(bad, &lim()).is_err(), "{bad:?}");
         }
         assert_eq!(parse_entry_id("1-2"), Some((1, 2)));
-        for bad in ["", "1", "1-", "-1", "a-1", "1-2-3", "1 -2", "+1-2", "99999999999999999999-1"] {
+        for bad in [
+            "",
+            "1",
+            "1-",
+            "-1",
+            "a-1",
+            "1-2-3",
+            "1 -2",
+            "+1-2",
+            "99999999999999999999-1",
+        ] {
             assert_eq!(parse_entry_id(bad), None, "{bad:?}");
         }
         assert_eq!(next_entry_id((5, 9)), "5-10");
