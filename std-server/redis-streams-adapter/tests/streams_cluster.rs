@@ -283,6 +283,61 @@ fn a_client_recovers_on_another_node() {
     });
 }
 
+/// Broadcasts keep coming (from an oxio node and from the Node node, every
+/// 10 ms) while a client drops and recovers on another oxio node: what the
+/// first connection got plus what the recovered one got (missed packets,
+/// then those held during the restore, then live ones) is every number once,
+/// in order.
+#[test]
+fn broadcasts_racing_a_recovery_arrive_once_in_order() {
+    if !streams_support::ready() {
+        return;
+    }
+    sio_support::run(async {
+        let redis = RedisServer::start().await;
+        let a = OxioNode::start("A", &redis.url(), TWO_MINUTES).await;
+        let b = OxioNode::start("B", &redis.url(), TWO_MINUTES).await;
+        let mut n = Peer::start(&redis.url(), TWO_MINUTES).await;
+        n.client("c", &a.url(), &["t"], None).await;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let io_a = a.server.io.clone();
+        let (s2, io2) = (stop.clone(), io_a.clone());
+        let ticker = tokio::spawn(async move {
+            let mut i = 0u64;
+            while !s2.load(std::sync::atomic::Ordering::SeqCst) {
+                i += 1;
+                io2.to("t").emit("ta", &(i,)).unwrap();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            i
+        });
+        n.cmd(json!({"cmd": "ticker", "event": "tn", "to": "t", "every": 10}))
+            .await;
+        n.got("c", "ta", json!(5)).await;
+        n.got("c", "tn", json!(5)).await;
+        let held = n.drop_client("c").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let back = n.client("c-back", &b.url(), &[], Some(&held)).await;
+        assert_eq!(back["recovered"], true, "{back}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let last_a = ticker.await.unwrap();
+        let last_n = n.cmd(json!({"cmd": "ticker_stop", "event": "tn"})).await;
+        n.got("c-back", "ta", json!(last_a)).await;
+        n.got("c-back", "tn", last_n.clone()).await;
+        for (event, last) in [("ta", last_a), ("tn", last_n.as_u64().unwrap())] {
+            let mut all = n.firsts("c", event);
+            all.extend(n.firsts("c-back", event));
+            let want: Vec<Value> = (1..=last).map(|i| json!(i)).collect();
+            assert_eq!(all, want, "{event}: each once, in order");
+        }
+        n.stop().await;
+        a.server.stop().await;
+        b.server.stop().await;
+        drop(redis);
+    });
+}
+
 #[test]
 fn bad_input_across_nodes_gets_a_new_session() {
     if !streams_support::ready() {

@@ -67,6 +67,7 @@ async function main() {
   });
   await new Promise((r) => httpServer.listen(0, "127.0.0.1", r));
   const clients = new Map();
+  const tickers = new Map();
 
   const ops = {
     async client(c) {
@@ -118,6 +119,22 @@ async function main() {
       let op = io.timeout(c.timeout || 3000);
       if (c.to) op = op.to(c.to);
       return toJson(await op.emitWithAck(c.event, ...fromJson(c.args || [])));
+    },
+    // Emits `event` with 1, 2, 3, ... to room `to` every `every` ms until
+    // ticker_stop, which returns the last number sent.
+    async ticker(c) {
+      const t = { n: 0 };
+      t.timer = setInterval(() => {
+        t.n += 1;
+        io.to(c.to).emit(c.event, t.n);
+      }, c.every || 10);
+      tickers.set(c.event, t);
+    },
+    async ticker_stop(c) {
+      const t = tickers.get(c.event);
+      clearInterval(t.timer);
+      tickers.delete(c.event);
+      return t.n;
     },
     async fetchSockets(c) {
       const sockets = await (c.to ? io.in(c.to) : io).fetchSockets();
