@@ -502,10 +502,14 @@ enum Pending {
 struct Held {
     /// The last entry id the restore read (held packets up to it are
     /// among the missed ones).
-    upto: (u64, u64),
-    packets: Vec<(Option<(u64, u64)>, Outgoing, bool)>,
+    upto: EntryId,
+    /// (entry id, packet with its offset, volatile), in arrival order.
+    packets: Vec<(Option<EntryId>, Outgoing, bool)>,
     overflowed: bool,
 }
+
+/// A stream entry id, `(ms, seq)`.
+type EntryId = (u64, u64);
 
 /// Most packets held for one socket being restored; beyond, the restore
 /// fails and the connection is closed (the client recovers again).
