@@ -91,7 +91,7 @@ fn three_nodes_share_broadcasts_acks_fetch_sockets_and_server_side_emits() {
 
         // Broadcasts with acks, both ways (acks are not recorded: no offset).
         let acks = io_a
-            .timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(8))
             .emit_with_ack("ask", &("q",))
             .await
             .unwrap();

@@ -102,7 +102,7 @@ async function main() {
       return state;
     },
     async whoami(c) {
-      return clients.get(c.client).timeout(3000).emitWithAck("whoami");
+      return clients.get(c.client).timeout(8000).emitWithAck("whoami");
     },
     async client_close(c) {
       clients.get(c.client).disconnect();
@@ -116,7 +116,7 @@ async function main() {
       op.emit(c.event, ...fromJson(c.args || []));
     },
     async emitWithAck(c) {
-      let op = io.timeout(c.timeout || 3000);
+      let op = io.timeout(c.timeout || 8000);
       if (c.to) op = op.to(c.to);
       return toJson(await op.emitWithAck(c.event, ...fromJson(c.args || [])));
     },

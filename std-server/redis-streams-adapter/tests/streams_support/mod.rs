@@ -108,7 +108,7 @@ impl OxioNode {
         };
         let adapter = RedisStreamsAdapter::builder(redis_url)
             .connection_state_recovery(csr.clone())
-            .requests_timeout(Duration::from_secs(3))
+            .requests_timeout(Duration::from_secs(8))
             .block_time(Duration::from_secs(1))
             .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(400))
             .connect()
@@ -216,7 +216,7 @@ impl Peer {
     }
 
     pub async fn wait(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..400 {
+        for _ in 0..600 {
             if let Some(v) = self.all().into_iter().find(|v| pred(v)) {
                 return v;
             }
