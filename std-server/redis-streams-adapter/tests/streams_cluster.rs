@@ -338,6 +338,51 @@ fn broadcasts_racing_a_recovery_arrive_once_in_order() {
     });
 }
 
+/// Redis goes away and comes back on the same port: meanwhile each node
+/// serves its own clients (local delivery, without offset); afterwards
+/// broadcasts cross nodes again with offsets.
+#[test]
+fn nodes_survive_a_redis_restart() {
+    if !streams_support::ready() {
+        return;
+    }
+    sio_support::run(async {
+        let mut redis = RedisServer::start().await;
+        let a = OxioNode::start("A", &redis.url(), TWO_MINUTES).await;
+        let b = OxioNode::start("B", &redis.url(), TWO_MINUTES).await;
+        let mut n = Peer::start(&redis.url(), TWO_MINUTES).await;
+        n.client("a1", &a.url(), &["r"], None).await;
+        n.client("b1", &b.url(), &["r"], None).await;
+        a.server.io.to("r").emit("e", &(1,)).unwrap();
+        n.got("b1", "e", json!(1)).await;
+
+        redis.kill().await;
+        a.server.io.to("r").emit("e", &(2,)).unwrap();
+        let args = n.got("a1", "e", json!(2)).await;
+        assert_eq!(args, json!([2]), "delivered locally, without offset");
+        redis.restart().await;
+        assert!(
+            a.adapter.ready(Duration::from_secs(15)).await,
+            "A reconnected"
+        );
+        assert!(
+            b.adapter.ready(Duration::from_secs(15)).await,
+            "B reconnected"
+        );
+        a.server.io.to("r").emit("e", &(3,)).unwrap();
+        let args = n.got("b1", "e", json!(3)).await;
+        assert!(is_entry_id(&args[1]), "{args}");
+        assert!(
+            !n.firsts("b1", "e").contains(&json!(2)),
+            "lost while Redis was down"
+        );
+        n.stop().await;
+        a.server.stop().await;
+        b.server.stop().await;
+        drop(redis);
+    });
+}
+
 #[test]
 fn bad_input_across_nodes_gets_a_new_session() {
     if !streams_support::ready() {

@@ -28,6 +28,15 @@ impl RedisServer {
             .local_addr()
             .unwrap()
             .port();
+        let mut r = RedisServer { port, child: None };
+        r.restart().await;
+        r
+    }
+
+    /// Starts it (again, after [`kill`](Self::kill)) on the same port and
+    /// waits until it accepts connections.
+    pub async fn restart(&mut self) {
+        let port = self.port;
         let child = tokio::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -41,10 +50,8 @@ impl RedisServer {
                 .await
                 .is_ok()
             {
-                return RedisServer {
-                    port,
-                    child: Some(child),
-                };
+                self.child = Some(child);
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
