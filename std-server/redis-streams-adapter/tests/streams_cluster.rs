@@ -13,6 +13,9 @@
 //!   it started with, so the test **carries the client's pid and last
 //!   offset into a new client for the other node** (its own `_pid` and
 //!   `_lastOffset`, which it sends in its CONNECT auth) — no proxy;
+//! - broadcasts racing a recovery (two nodes emitting every 10 ms): each
+//!   once, in order, across the two connections;
+//! - a Redis restart: local delivery meanwhile, cross-node after;
 //! - bad input across nodes: the pid of another client's expired session,
 //!   an offset from another stream, forged values: a new session.
 //!
