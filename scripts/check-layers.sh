@@ -5,6 +5,7 @@
 #
 #   codec <- oxio-engine <- oxio-adapter <- oxio-server <- oxio-demo
 #                                        <- oxio-redis-adapter <- oxio-demo
+#                                        <- oxio-redis-streams-adapter <- oxio-demo
 #
 # Inside oxio-engine: session_state (sans-IO core) <- session (Tokio driver)
 # <- transport/ <- router <- service.
@@ -35,10 +36,11 @@ forbid_dep() {
 }
 
 forbid_dep oxio-codec oxio-engine oxio-adapter oxio-server tokio hyper
-forbid_dep oxio-engine oxio-adapter oxio-server oxio-redis-adapter
-forbid_dep oxio-adapter oxio-server oxio-redis-adapter
-forbid_dep oxio-redis-adapter oxio-server
-forbid_dep oxio-server oxio-redis-adapter axum clap jsonwebtoken tracing-subscriber
+forbid_dep oxio-engine oxio-adapter oxio-server oxio-redis-adapter oxio-redis-streams-adapter
+forbid_dep oxio-adapter oxio-server oxio-redis-adapter oxio-redis-streams-adapter
+forbid_dep oxio-redis-adapter oxio-server oxio-redis-streams-adapter
+forbid_dep oxio-redis-streams-adapter oxio-server oxio-redis-adapter
+forbid_dep oxio-server oxio-redis-adapter oxio-redis-streams-adapter axum clap jsonwebtoken tracing-subscriber
 
 # forbid_use FILE_OR_DIR PATTERN WHY
 forbid_use() {
@@ -57,12 +59,13 @@ forbid_use "$E/transport" 'crate::(router|service)\b' \
 forbid_use "$E/router.rs" 'crate::service\b' "the router imports the service"
 forbid_use std-server/adapter/src 'oxio_server\b' "oxio-adapter names the Socket.IO layer"
 forbid_use std-server/redis-adapter/src 'oxio_server\b' "oxio-redis-adapter names the Socket.IO layer"
+forbid_use std-server/redis-streams-adapter/src 'oxio_server\b' "oxio-redis-streams-adapter names the Socket.IO layer"
 hits="$(grep -rlnE '#\[path *=' std-server/*/tests std-server/testkit 2>/dev/null || true)"
 [ -z "$hits" ] || fail "server tests include files by #[path] (use oxio-testkit or a tests/ module): $hits"
 hits="$(grep -rlnE '#\[path *= *"[^"]*src/' codec/tests embedded-example/client/tests benches 2>/dev/null || true)"
 [ -z "$hits" ] || fail "tests compile library source files again by #[path]: $hits"
 
 echo "layers: ok. The server crates and their oxio dependencies:"
-for pkg in oxio-engine oxio-adapter oxio-server oxio-redis-adapter oxio-demo; do
+for pkg in oxio-engine oxio-adapter oxio-server oxio-redis-adapter oxio-redis-streams-adapter oxio-demo; do
     printf '  %-20s -> %s\n' "$pkg" "$(deps "$pkg" | grep -E '^oxio-' | grep -vx "$pkg" | tr '\n' ' ')"
 done

@@ -51,6 +51,6 @@ msrv_cargo() {
 msrv_cargo check --locked --lib -p oxio-codec --no-default-features
 msrv_cargo check --locked --lib -p oxio-codec --features defmt
 msrv_cargo check --locked --lib -p oxio-codec -p oxio-engine -p oxio-adapter \
-    -p oxio-server -p oxio-redis-adapter
+    -p oxio-server -p oxio-redis-adapter -p oxio-redis-streams-adapter
 msrv_cargo check --locked --lib -p oxio-client --features tokio,tls,std
 echo "msrv: the library crates build with Rust $MSRV"

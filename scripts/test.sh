@@ -219,6 +219,7 @@ install_npm_packages() {
         codec/tests/interop
         std-server/testkit/js
         std-server/redis-adapter/tests/redis_js
+        std-server/redis-streams-adapter/tests/streams_js
         std-server/demo/tests/browser
         std-server/demo/web
         embedded-example/client/tests/js
@@ -420,7 +421,7 @@ step cargo-test "cargo test (oxio-codec, no default features)" \
     with_timeout "$TEST_TIMEOUT_SECS" cargo test -p oxio-codec --no-default-features --no-fail-fast
 step check "cargo doc (library crates, warnings denied)" \
     env RUSTDOCFLAGS="-D warnings" cargo doc -p oxio-codec -p oxio-engine -p oxio-adapter \
-    -p oxio-server -p oxio-redis-adapter --no-deps
+    -p oxio-server -p oxio-redis-adapter -p oxio-redis-streams-adapter --no-deps
 # The declared MSRV (the workspace's rust-version) with exactly that
 # toolchain; clippy's incompatible_msrv (on by default, denied by the
 # clippy steps' -D warnings) catches newer std APIs without it.

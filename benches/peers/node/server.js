@@ -11,6 +11,8 @@
 //   --redis URL: @socket.io/redis-adapter 8.3 on this Redis (node-redis 4.7
 //   clients), so several nodes serve one io.emit (compare.sh's
 //   cluster-broadcast); connects before listening.
+//   --recovery MS: connectionStateRecovery with maxDisconnectionDuration MS
+//   (the cost of recovery, benches/RESULTS.md, issue 12).
 // Prints "listening on <port>" once ready.
 "use strict";
 
@@ -28,9 +30,18 @@ if (redisAt >= 0) {
   }
   args.splice(redisAt, 2);
 }
+let recoveryMs = 0;
+const recoveryAt = args.indexOf("--recovery");
+if (recoveryAt >= 0) {
+  recoveryMs = Number(args[recoveryAt + 1]);
+  args.splice(recoveryAt, 2);
+}
 const port = Number(args[0] ?? process.env.PORT ?? 3000);
 const httpServer = http.createServer();
-const io = new Server(httpServer, { serveClient: false });
+const io = new Server(httpServer, {
+  serveClient: false,
+  ...(recoveryMs > 0 ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs } } : {}),
+});
 const redisClients = [];
 
 io.on("connection", (socket) => {

@@ -11,10 +11,16 @@
 //! page: only `/socket.io/`. Listen backlog 511 (Node's). Prints `listening on <port>` once ready and
 //! stops on Ctrl-C or SIGTERM. With `--redis URL`, broadcasts go through the
 //! Redis adapter (`std-server/redis-adapter/README.md`), so several nodes on one Redis serve
-//! one `io.emit` (compare.sh's `cluster-broadcast`).
+//! one `io.emit` (compare.sh's `cluster-broadcast`). With `--recovery SECS`
+//! (the cost of connection state recovery, benches/RESULTS.md, issue 12)
+//! `echo` is answered as Node's `socket.emit` does it (arguments parsed and
+//! re-encoded, through the adapter when recovery is on, so each answer is
+//! recorded with an offset) and SECS > 0 turns recovery on with that
+//! `max_disconnection_duration`; `--recovery 0` is the same path with
+//! recovery off (the baseline).
 //!
 //! ```text
-//! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379]
+//! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379] [--recovery SECS]
 //! ```
 #![forbid(unsafe_code)]
 
@@ -45,6 +51,11 @@ struct Cli {
     /// Redis before printing `listening on`.
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
+    /// Echo through `socket.emit` (parsed arguments, recorded when recovery
+    /// is on); SECS > 0 also turns connection state recovery on with that
+    /// max disconnection duration, 0 leaves it off.
+    #[arg(long, value_name = "SECS")]
+    recovery: Option<u64>,
 }
 
 /// `echo-response` carrying the event's arguments as they arrived (raw JSON
@@ -64,12 +75,22 @@ fn echo_response(payload: &Payload) -> Outgoing {
     Outgoing::from_parts(Utf8Bytes::from(text), attachments.to_vec())
 }
 
-fn on_connect(io: &Io, s: &SocketRef) {
-    s.on("echo", |s: SocketRef, payload: Payload| {
-        // A closed or overflowing socket: nothing to do in a benchmark (the
-        // load generator counts what does not come back).
-        let _ = s.send_packet(&echo_response(&payload), false);
-    });
+fn on_connect(io: &Io, s: &SocketRef, emit_echo: bool) {
+    if emit_echo {
+        s.on("echo", |s: SocketRef, payload: Payload| {
+            let arg = payload
+                .args::<(Value,)>()
+                .map(|(v,)| v)
+                .unwrap_or(Value::Null);
+            let _ = s.emit("echo-response", &(arg,));
+        });
+    } else {
+        s.on("echo", |s: SocketRef, payload: Payload| {
+            // A closed or overflowing socket: nothing to do in a benchmark (the
+            // load generator counts what does not come back).
+            let _ = s.send_packet(&echo_response(&payload), false);
+        });
+    }
     let io = io.clone();
     s.on("bcast", move |payload: Payload| {
         let arg = payload
@@ -109,9 +130,17 @@ async fn run(cli: Cli) -> std::io::Result<()> {
             .map_err(|e| std::io::Error::other(format!("Redis adapter ({url}): {e}")))?;
         sio = sio.with_adapter(adapter);
     }
+    if let Some(secs) = cli.recovery.filter(|s| *s > 0) {
+        sio = sio.connection_state_recovery(oxio_server::socketio::ConnectionStateRecovery {
+            max_disconnection_duration: std::time::Duration::from_secs(secs),
+            ..Default::default()
+        });
+    }
     let sio = sio.build();
     let io = sio.io();
-    sio.io().ns("/", move |s: SocketRef| on_connect(&io, &s));
+    let emit_echo = cli.recovery.is_some();
+    sio.io()
+        .ns("/", move |s: SocketRef| on_connect(&io, &s, emit_echo));
     let engine = Engine::new(EngineConfig::default(), sio.clone());
     let listener = listen(&cli.host, cli.port).await?;
     let port = listener.local_addr()?.port();

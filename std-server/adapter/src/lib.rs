@@ -2,7 +2,8 @@
 //!
 //! What an adapter author needs, and nothing else. An adapter decides where
 //! a namespace's broadcasts go: [`MemoryAdapter`] serves one process (the
-//! default); a cluster adapter (Redis, in `oxio-redis-adapter`) forwards
+//! default); a cluster adapter (Redis, in `oxio-redis-adapter` and
+//! `oxio-redis-streams-adapter`) forwards
 //! every operation a namespace offers to the other nodes.
 //!
 //! | concept | file |
@@ -16,6 +17,7 @@
 //! | the room index: [`RoomIndex`] | `rooms.rs` |
 //! | connection state recovery in one process: [`ConnectionStateRecovery`], offsets, the bounded replay buffer and sessions | `recovery.rs` |
 //! | errors, each with its cause: [`AdapterError`], [`EmitError`], [`AckError`] | `error.rs` |
+//! | cluster messages for adapters of several nodes: msgpack/JSON conversions, packets, broadcast options ([`wire`]) | `wire.rs` |
 //!
 //! Dependencies point one way: this crate knows the engine's value types
 //! (ids, messages) and the codec, never the Socket.IO layer. The Socket.IO
@@ -58,6 +60,7 @@ mod packet;
 mod recovery;
 mod rooms;
 mod server_side;
+pub mod wire;
 
 pub use ack::{AckCollector, AckEvent, AckResponse, AckSink, BroadcastAcks};
 pub use adapter::{Adapter, AdapterFactory, BoxFuture, PersistedSession, RestoredSession};

@@ -58,7 +58,8 @@ pub struct DemoConfig {
     pub max_body_bytes: usize,
     /// The Socket.IO layer's settings (ack timeout, limits...).
     pub socketio: SocketIoConfig,
-    /// The adapter (`--redis`: the Redis adapter); in memory when `None`.
+    /// The adapter (`--redis`: the Redis adapter, `--redis-streams`: the
+    /// Redis Streams adapter); in memory when `None`.
     pub adapter: Option<DemoAdapter>,
 }
 

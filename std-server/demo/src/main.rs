@@ -73,9 +73,9 @@ struct Cli {
     /// Socket.IO connection state recovery: how long a client that lost its
     /// connection may come back as the same socket (same id, rooms, data)
     /// and receive the events it missed (Node's maxDisconnectionDuration);
-    /// 0 turns recovery off. Needs the in-memory adapter (not with --redis,
-    /// where clients get a pid but are never restored, as with Node's
-    /// Redis adapter).
+    /// 0 turns recovery off. Works with the in-memory adapter and with
+    /// --redis-streams (across nodes); not with --redis, where clients get
+    /// a pid but are never restored, as with Node's Redis adapter.
     #[arg(
         long,
         env = "OXIO_RECOVERY_SECS",
@@ -123,8 +123,21 @@ struct Cli {
     /// Share broadcasts, rooms and acks with other nodes (oxio or Node
     /// socket.io with @socket.io/redis-adapter) through Redis at this URL,
     /// e.g. redis://127.0.0.1:6379. Default: this process only.
-    #[arg(long = "redis", env = "REDIS_URL", value_name = "URL")]
+    #[arg(
+        long = "redis",
+        env = "REDIS_URL",
+        value_name = "URL",
+        conflicts_with = "redis_streams"
+    )]
     redis: Option<String>,
+
+    /// Share broadcasts, rooms, acks and connection state recovery with
+    /// other nodes (oxio or Node socket.io with
+    /// @socket.io/redis-streams-adapter) through a Redis stream (key
+    /// `socket.io`) at this URL: a client may recover on any node. Not
+    /// with --redis.
+    #[arg(long = "redis-streams", env = "OXIO_REDIS_STREAMS", value_name = "URL")]
+    redis_streams: Option<String>,
 
     /// The Redis channel prefix (Node's `key` option).
     #[arg(
@@ -306,6 +319,8 @@ enum StartError {
     Jwt(demo::auth::AuthError),
     /// The Redis URL is unusable.
     Redis(oxio_redis_adapter::RedisAdapterError),
+    /// The Redis Streams URL is unusable.
+    RedisStreams(oxio_redis_streams_adapter::RedisStreamsAdapterError),
     /// The address could not be bound.
     Bind(String, std::io::Error),
 }
@@ -316,6 +331,7 @@ impl fmt::Display for StartError {
             StartError::LogFilter(e) => write!(f, "invalid log filter: {e}"),
             StartError::Jwt(e) => write!(f, "JWT setup failed: {e}"),
             StartError::Redis(e) => write!(f, "Redis adapter: {e}"),
+            StartError::RedisStreams(e) => write!(f, "Redis Streams adapter: {e}"),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
         }
     }
@@ -327,6 +343,7 @@ impl std::error::Error for StartError {
             StartError::LogFilter(_) => None,
             StartError::Jwt(e) => Some(e),
             StartError::Redis(e) => Some(e),
+            StartError::RedisStreams(e) => Some(e),
             StartError::Bind(_, e) => Some(e),
         }
     }
@@ -462,6 +479,22 @@ async fn run(cli: Cli) -> Result<(), StartError> {
         // Serve local clients at once; Redis may come up later.
         if factory.ready(Duration::from_secs(3)).await {
             tracing::info!(node = factory.uid(), "Redis adapter connected");
+        } else {
+            tracing::warn!(
+                "Redis not reachable yet: serving local clients, retrying in the background"
+            );
+        }
+        config.adapter = Some(demo::DemoAdapter(std::sync::Arc::new(factory)));
+    }
+    if let Some(url) = &cli.redis_streams {
+        let mut builder = oxio_redis_streams_adapter::RedisStreamsAdapter::builder(url.as_str());
+        if let Some(csr) = &config.socketio.connection_state_recovery {
+            builder = builder.connection_state_recovery(csr.clone());
+        }
+        let factory = builder.build().map_err(StartError::RedisStreams)?;
+        // Serve local clients at once; Redis may come up later.
+        if factory.ready(Duration::from_secs(3)).await {
+            tracing::info!(node = factory.uid(), "Redis Streams adapter connected");
         } else {
             tracing::warn!(
                 "Redis not reachable yet: serving local clients, retrying in the background"

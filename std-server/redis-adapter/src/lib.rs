@@ -41,7 +41,7 @@
 mod codec;
 mod link;
 
-pub use codec::MessageError;
+pub use oxio_adapter::wire::MessageError;
 
 use crate::codec::{Envelope, MsgLimits, RequestType, WirePacket};
 use crate::link::{Shared, Status, SubCmd};

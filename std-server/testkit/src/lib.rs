@@ -4,6 +4,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`engine`] | an Engine.IO echo server on 127.0.0.1:0 and a raw HTTP/1.1 client that shows exact statuses, headers and bodies |
+//! | [`redis`] | a real `redis-server` on a free port, for the cluster adapters' tests |
 //! | [`sio`] | an in-process Socket.IO server, raw WebSocket and polling clients, the Node and Python client runners |
 //! | [`sio_app`] | the interop app the real clients talk to |
 //! | [`fake`] | a fake Engine.IO session to drive the Socket.IO layer without a network |
@@ -16,6 +17,7 @@
 pub mod engine;
 pub mod fake;
 pub mod nginx;
+pub mod redis;
 pub mod sio;
 pub mod sio_app;
 pub mod stress;
