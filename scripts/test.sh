@@ -220,6 +220,7 @@ install_npm_packages() {
         std-server/testkit/js
         std-server/redis-adapter/tests/redis_js
         std-server/demo/tests/browser
+        std-server/demo/tests/admin_ui
         std-server/demo/web
         embedded-example/client/tests/js
     )

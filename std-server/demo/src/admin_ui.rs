@@ -25,7 +25,8 @@ pub const HOSTED_ORIGIN: &str = "https://admin.socket.io";
 /// Where npm puts the UI, relative to the demo package (`std-server/demo`).
 pub const UI_DIST: &str = "web/node_modules/@socket.io/admin-ui/ui/dist";
 /// The command that installs it (from the workspace root).
-pub const NPM_INSTALL: &str = "npm install --prefix std-server/demo/web --no-save @socket.io/admin-ui@0.5.1";
+pub const NPM_INSTALL: &str =
+    "npm install --prefix std-server/demo/web --no-save @socket.io/admin-ui@0.5.1";
 
 /// The demo's admin UI settings (from the command line).
 #[derive(Debug, Clone)]
@@ -86,10 +87,7 @@ pub fn install(io: &Io, settings: &AdminUiSettings) -> Result<AdminUi, AdminUiEr
 pub fn routes(dist: PathBuf) -> axum::Router {
     let dist = Arc::new(dist);
     axum::Router::new()
-        .route(
-            "/admin-ui",
-            get(|| async { Redirect::permanent(UI_PATH) }),
-        )
+        .route("/admin-ui", get(|| async { Redirect::permanent(UI_PATH) }))
         .route("/admin-ui/", get(index))
         .route("/admin-ui/{*file}", get(file))
         .with_state(dist)
@@ -119,9 +117,7 @@ fn content_type(path: &Path) -> &'static str {
 /// Serves `rel` under `dist`: plain path segments only (no `..`, no root).
 async fn serve(dist: &Path, rel: &str) -> Response {
     let rel = Path::new(rel);
-    let plain = rel
-        .components()
-        .all(|c| matches!(c, Component::Normal(_)));
+    let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
     if !plain || rel.as_os_str().is_empty() {
         return StatusCode::NOT_FOUND.into_response();
     }

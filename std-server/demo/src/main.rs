@@ -245,7 +245,12 @@ struct Cli {
     admin_ui_namespace: String,
 
     /// The admin UI's user name (basic authentication).
-    #[arg(long, env = "OXIO_ADMIN_UI_USER", value_name = "NAME", requires = "admin_ui_password_hash")]
+    #[arg(
+        long,
+        env = "OXIO_ADMIN_UI_USER",
+        value_name = "NAME",
+        requires = "admin_ui_password_hash"
+    )]
     admin_ui_user: Option<String>,
 
     /// A bcrypt hash ($2b$...) of the admin UI's password, e.g. from
@@ -556,8 +561,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     let (mut router, sio) = demo::build(config);
     let _admin = match &admin_ui {
         Some(admin) => {
-            let handle =
-                demo::admin_ui::install(&sio.io(), admin).map_err(StartError::AdminUi)?;
+            let handle = demo::admin_ui::install(&sio.io(), admin).map_err(StartError::AdminUi)?;
             match admin.find_dist() {
                 Some(dist) => {
                     tracing::info!(

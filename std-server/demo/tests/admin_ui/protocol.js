@@ -1,11 +1,13 @@
 // Acts as the admin UI (socket.io-client, as the UI connects) against a
 // server with the admin UI installed, plus one application client, and
 // prints what it saw as one JSON line for tests/demo_admin_ui.rs.
-// Usage: node protocol.js <url> <namespace> <user> <password>
+// Usage: node protocol.js <url> <namespace> <user> <password> [full|readonly|production]
+// "readonly": the UI's commands must do nothing; "production": no
+// development events (all_sockets, socket_connected...) may come.
 "use strict";
 const { io } = require("socket.io-client");
 
-const [url, namespace, username, password] = process.argv.slice(2);
+const [url, namespace, username, password, mode = "full"] = process.argv.slice(2);
 const out = { ok: false, step: "start", events: [] };
 let step = (s) => (out.step = s);
 const done = (ok, error) => {
@@ -48,8 +50,9 @@ const opts = (auth) => ({ forceNew: true, reconnection: false, withCredentials: 
   });
   out.session = (await event("session"))[1][0];
   out.config = (await event("config"))[1][0];
-  out.all_sockets = (await event("all_sockets"))[1][0];
   out.first_stats = (await event("server_stats"))[1][0];
+  if (mode !== "full") return limited(ui);
+  out.all_sockets = (await event("all_sockets"))[1][0];
 
   step("application client");
   const app = io(url + "/", { forceNew: true, reconnection: false });
@@ -98,3 +101,26 @@ const opts = (auth) => ({ forceNew: true, reconnection: false, withCredentials: 
   ui.close();
   done(true);
 })().catch((e) => done(false, e));
+
+// Read-only or production: the commands change nothing, and only config
+// and server_stats come.
+async function limited(ui) {
+  step("application client");
+  const app = io(url + "/", { forceNew: true, reconnection: false });
+  const received = [];
+  app.onAny((ev, ...args) => received.push([ev, args]));
+  await new Promise((resolve) => app.on("welcome", resolve));
+  out.app_id = app.id;
+  step("commands");
+  ui.emit("join", "/", "picked", app.id);
+  ui.emit("emit", "/", app.id, "from-ui", 1);
+  ui.emit("_disconnect", "/", false, app.id);
+  const n = out.events.filter(([ev]) => ev === "server_stats").length;
+  await wait(() => out.events.filter(([ev]) => ev === "server_stats")[n], "a later server_stats");
+  out.app_connected = app.connected;
+  out.app_got = received.map(([ev]) => ev);
+  out.event_names = [...new Set(out.events.map(([ev]) => ev))].sort();
+  app.close();
+  ui.close();
+  done(true);
+}

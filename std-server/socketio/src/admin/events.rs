@@ -24,7 +24,8 @@ impl EventBuffer {
         if let Some(c) = self.counts.get_mut(&(second, kind, sub.map(str::to_owned))) {
             *c = c.saturating_add(n);
         } else if self.counts.len() < MAX_KEYS {
-            self.counts.insert((second, kind, sub.map(str::to_owned)), n);
+            self.counts
+                .insert((second, kind, sub.map(str::to_owned)), n);
         }
     }
 
@@ -135,8 +136,14 @@ mod tests {
         let v = b.take();
         let list = v.as_array().unwrap();
         assert_eq!(list.len(), 2, "{v}");
-        let disc = list.iter().find(|e| e["type"] == "rawDisconnection").unwrap();
-        assert_eq!((disc["subType"].as_str(), disc["count"].as_u64()), (Some("transport close"), Some(2)));
+        let disc = list
+            .iter()
+            .find(|e| e["type"] == "rawDisconnection")
+            .unwrap();
+        assert_eq!(
+            (disc["subType"].as_str(), disc["count"].as_u64()),
+            (Some("transport close"), Some(2))
+        );
         assert_eq!(disc["timestamp"].as_u64().unwrap() % 1000, 0);
         let bytes = list.iter().find(|e| e["type"] == "bytesIn").unwrap();
         assert!(bytes.get("subType").is_none());

@@ -61,9 +61,7 @@ mod events;
 mod serialize;
 
 use crate::engine::{CloseReason, Message, Session};
-use crate::socketio::{
-    ConnectError, DisconnectReason, Io, Observer, Payload, Socket, SocketRef,
-};
+use crate::socketio::{ConnectError, DisconnectReason, Io, Observer, Payload, Socket, SocketRef};
 use events::{iso_date, AdminEvent, EventBuffer};
 use oxio_adapter::{Outgoing, Room};
 use oxio_engine::sync::LockExt;
@@ -422,7 +420,11 @@ fn filter_rooms(filter: Option<&Value>) -> Vec<String> {
 }
 
 /// The operators a command targets: namespace `nsp`, narrowed to `filter`.
-fn target(io: &Io, nsp: Option<&Value>, filter: Option<&Value>) -> Option<crate::socketio::BroadcastOperators> {
+fn target(
+    io: &Io,
+    nsp: Option<&Value>,
+    filter: Option<&Value>,
+) -> Option<crate::socketio::BroadcastOperators> {
     let ops = io.of(nsp?.as_str()?)?;
     let rooms = filter_rooms(filter);
     Some(if rooms.is_empty() { ops } else { ops.to(rooms) })
@@ -446,7 +448,10 @@ fn register_commands(io: &Io, socket: &SocketRef) {
     let io2 = io.clone();
     socket.on("join", move |payload: Payload| {
         let a = args_of(&payload);
-        if let (Some(ops), Some(room)) = (target(&io2, a.first(), a.get(2)), a.get(1).and_then(Value::as_str)) {
+        if let (Some(ops), Some(room)) = (
+            target(&io2, a.first(), a.get(2)),
+            a.get(1).and_then(Value::as_str),
+        ) {
             if let Err(e) = ops.sockets_join(room) {
                 tracing::debug!(error = %e, "admin UI join failed");
             }
@@ -455,7 +460,10 @@ fn register_commands(io: &Io, socket: &SocketRef) {
     let io3 = io.clone();
     socket.on("leave", move |payload: Payload| {
         let a = args_of(&payload);
-        if let (Some(ops), Some(room)) = (target(&io3, a.first(), a.get(2)), a.get(1).and_then(Value::as_str)) {
+        if let (Some(ops), Some(room)) = (
+            target(&io3, a.first(), a.get(2)),
+            a.get(1).and_then(Value::as_str),
+        ) {
             if let Err(e) = ops.sockets_leave(room) {
                 tracing::debug!(error = %e, "admin UI leave failed");
             }
@@ -521,7 +529,9 @@ async fn authenticate(
 pub fn instrument(io: &Io, options: AdminUiOptions) -> Result<AdminUi, AdminUiError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(AdminUiError::NoRuntime)?;
     if let AdminAuth::Basic { password_hash, .. } = &options.auth {
-        password_hash.parse::<bcrypt::HashParts>().map_err(AdminUiError::InvalidHash)?;
+        password_hash
+            .parse::<bcrypt::HashParts>()
+            .map_err(AdminUiError::InvalidHash)?;
     }
     let namespace = crate::socketio::namespace::normalize(&options.namespace);
     let server_id = options
@@ -698,15 +708,32 @@ impl AdminTask {
                 let s = serialize::local(&socket);
                 self.emit("socket_connected", &(s, iso_date(at)));
             }
-            AdminEvent::Disconnected { nsp, id, reason, at } => {
+            AdminEvent::Disconnected {
+                nsp,
+                id,
+                reason,
+                at,
+            } => {
                 self.tracked.remove(&(nsp.clone(), id.clone()));
                 self.emit("socket_disconnected", &(nsp, id, reason, iso_date(at)));
             }
-            AdminEvent::Room { joined, nsp, room, id, at } => {
+            AdminEvent::Room {
+                joined,
+                nsp,
+                room,
+                id,
+                at,
+            } => {
                 let name = if joined { "room_joined" } else { "room_left" };
                 self.emit(name, &(nsp, room, id, iso_date(at)));
             }
-            AdminEvent::Event { sent, nsp, id, args, at } => {
+            AdminEvent::Event {
+                sent,
+                nsp,
+                id,
+                args,
+                at,
+            } => {
                 let name = if sent { "event_sent" } else { "event_received" };
                 self.emit(name, &(nsp, id, args, iso_date(at)));
             }

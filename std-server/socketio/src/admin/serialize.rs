@@ -88,8 +88,14 @@ fn fetched(f: &FetchedSocket, nsp: &str) -> Value {
             let admin = r.data.get("_admin");
             object(
                 r.id.as_str(),
-                admin.and_then(|a| a.get("clientId")).cloned().unwrap_or(Value::Null),
-                admin.and_then(|a| a.get("transport")).cloned().unwrap_or(Value::Null),
+                admin
+                    .and_then(|a| a.get("clientId"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                admin
+                    .and_then(|a| a.get("transport"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
                 nsp,
                 without_admin(r.data.clone()),
                 r.handshake.clone(),

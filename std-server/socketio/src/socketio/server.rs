@@ -388,7 +388,11 @@ impl ServerInner {
     /// Every namespace (static, and dynamic children made so far).
     pub(crate) fn namespaces(&self) -> Vec<Arc<Namespace>> {
         let r = self.registry_read();
-        r.statics.values().chain(r.children.values()).cloned().collect()
+        r.statics
+            .values()
+            .chain(r.children.values())
+            .cloned()
+            .collect()
     }
 
     /// The sessions whose transport is polling.
@@ -526,6 +530,8 @@ impl EngineHandler for SocketIo {
         if let Some(client) = client {
             client.on_close(reason);
         }
-        self.inner.observers.each(|o| o.session_closed(session, reason));
+        self.inner
+            .observers
+            .each(|o| o.session_closed(session, reason));
     }
 }
