@@ -117,9 +117,15 @@ impl Drop for Killed {
 
 /// Node's reference server (`node_server.js`) and its URL.
 fn node_server(server_id: &str) -> (Killed, String) {
+    node_node(server_id, None)
+}
+
+/// Node's reference server, in the cluster of `redis` when given.
+fn node_node(server_id: &str, redis: Option<&str>) -> (Killed, String) {
     let mut child = Command::new("node")
         .arg(js_dir().join("node_server.js"))
         .args([NAMESPACE, USER, hash(), server_id])
+        .args(redis)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -538,6 +544,12 @@ fn the_ui_on_one_node_sees_and_drives_the_other_through_redis() {
         &[&a.url, &b.url, NAMESPACE, USER, PASSWORD, "node-b"],
         &|| format!("--- node A\n{}\n--- node B\n{}", a.log_text(), b.log_text()),
     );
+    check_cluster(&r);
+    assert_eq!(r["server_ids"], json!(["node-a", "node-b"]));
+}
+
+/// What the UI on one node must see of the other (`cluster.js`).
+fn check_cluster(r: &Value) {
     let app = r["app_id"].as_str().unwrap();
     // all_sockets fetched B's socket, with its client id and transport.
     let s = &r["app_in_all_sockets"];
@@ -554,13 +566,38 @@ fn the_ui_on_one_node_sees_and_drives_the_other_through_redis() {
     let mut want = vec![app, "room:lobby"];
     want.sort();
     assert_eq!(rooms, want);
-    assert_eq!(r["server_ids"], json!(["node-a", "node-b"]));
     assert_eq!(r["stats_of_b"]["clientsCount"], 1);
     assert_eq!(r["event_received"][2], json!(["join-room", "second"]));
     assert_eq!(r["room_joined"][1], "room:second");
     assert_eq!(r["app_got"], json!([7]));
     assert_eq!(r["app_disconnect"], "io server disconnect");
     assert_eq!(r["socket_disconnected"][2], "server namespace disconnect");
+}
+
+#[test]
+fn the_ui_sees_a_mixed_cluster_of_oxio_and_node_instrument() {
+    if !ready() {
+        return;
+    }
+    let Some((_redis, redis_url)) = redis() else {
+        return;
+    };
+    let oxio = demo("oxio-a", &["--redis", &redis_url]);
+    let (_node, node_url) = node_node("node-b", Some(&redis_url));
+    // The UI on oxio, the application client on Node...
+    let r = run_js(
+        "cluster.js",
+        &[&oxio.url, &node_url, NAMESPACE, USER, PASSWORD, "node-b"],
+        &|| oxio.log_text(),
+    );
+    check_cluster(&r);
+    // ...and the UI on Node, the application client on oxio.
+    let r = run_js(
+        "cluster.js",
+        &[&node_url, &oxio.url, NAMESPACE, USER, PASSWORD, "oxio-a"],
+        &|| oxio.log_text(),
+    );
+    check_cluster(&r);
 }
 
 /// One HTTP/1.1 GET; the status code and body.

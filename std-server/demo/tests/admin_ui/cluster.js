@@ -54,7 +54,7 @@ const event = (name, test = () => true) =>
 
   step("events of B reach the UI on A");
   app.emit("join-room", "second");
-  out.event_received = (await event("event_received", (a) => a[1] === app.id))[1];
+  out.event_received = (await event("event_received", (a) => a[1] === app.id && a[2][1] === "second"))[1];
   out.room_joined = (await event("room_joined", (a) => a[2] === app.id && a[1] === "room:second"))[1];
 
   step("commands from A reach B");

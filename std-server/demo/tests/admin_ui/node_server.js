@@ -2,8 +2,10 @@
 // shaped like the oxio demo where the admin UI tests look (namespace "/"
 // sends "welcome", "join-room" joins "room:<name>"), and the UI's files at
 // /admin-ui/ as the demo serves them.
-// Usage: node node_server.js <namespace> <user> <bcrypt hash> <server id>
-// Prints "listening on http://127.0.0.1:<port>" once ready.
+// Usage: node node_server.js <namespace> <user> <bcrypt hash> <server id> [redis url]
+// With a Redis URL, the node joins that cluster (@socket.io/redis-adapter,
+// key "socket.io", as the demo's --redis). Prints
+// "listening on http://127.0.0.1:<port>" once ready.
 "use strict";
 const http = require("http");
 const fs = require("fs");
@@ -11,7 +13,7 @@ const path = require("path");
 const { Server } = require("socket.io");
 const { instrument } = require("@socket.io/admin-ui");
 
-const [namespace, username, hash, serverId] = process.argv.slice(2);
+const [namespace, username, hash, serverId, redisUrl] = process.argv.slice(2);
 const dist = path.join(path.dirname(require.resolve("@socket.io/admin-ui/package.json")), "ui", "dist");
 const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".map": "application/json" };
 
@@ -36,7 +38,16 @@ const server = http.createServer((req, res) => {
   });
 });
 
+async function main() {
 const io = new Server(server);
+if (redisUrl) {
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const pub = createClient({ url: redisUrl });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub));
+}
 io.on("connection", (socket) => {
   socket.emit("welcome", "Welcome to oxio");
   socket.on("join-room", (name) => {
@@ -52,5 +63,10 @@ instrument(io, {
 });
 server.listen(0, "127.0.0.1", () => {
   console.log(`listening on http://127.0.0.1:${server.address().port}`);
+});
+}
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
 });
 process.on("SIGTERM", () => process.exit(0));
