@@ -47,7 +47,10 @@
 //! # }
 //! ```
 //!
-//! Differences from Node's package: `socket_updated` (a socket's transport
+//! Differences from Node's package: `uptime` counts from [`instrument`]
+//! (Node's from the process start); `packetsIn`/`packetsOut` and the bytes
+//! count Socket.IO packets and attachments (Node's count Engine.IO packets
+//! with data, the handshake's included); `socket_updated` (a socket's transport
 //! after an upgrade, its [`SocketData`](crate::socketio::SocketData)) is
 //! sent at the next stats tick (Node traps every write to `socket.data`);
 //! `room_joined`/`room_left` are reported for the sockets of the node
@@ -67,6 +70,7 @@ use oxio_adapter::{Outgoing, Room};
 use oxio_engine::sync::LockExt;
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, Notify};
@@ -284,14 +288,25 @@ fn session_id() -> Option<String> {
 struct AdminObserver {
     namespace: String,
     stats: Arc<Mutex<EventBuffer>>,
+    /// Development mode only.
     events: Option<mpsc::Sender<AdminEvent>>,
+    /// Events dropped on a full queue (logged at the first and every 1000th).
+    dropped: AtomicU64,
 }
 
 impl AdminObserver {
+    /// Whether development events are wanted.
+    fn dev(&self) -> bool {
+        self.events.is_some()
+    }
+
     fn queue(&self, event: AdminEvent) {
         if let Some(tx) = &self.events {
             if tx.try_send(event).is_err() {
-                tracing::warn!("admin UI event queue full: event dropped");
+                let n = self.dropped.fetch_add(1, Ordering::Relaxed);
+                if n.is_multiple_of(1000) {
+                    tracing::warn!(dropped = n + 1, "admin UI event queue full: events dropped");
+                }
             }
         }
     }
@@ -333,10 +348,16 @@ impl Observer for AdminObserver {
     }
 
     fn socket_connected(&self, socket: &SocketRef) {
+        if !self.dev() {
+            return;
+        }
         self.queue(AdminEvent::Connected(socket.clone(), SystemTime::now()));
     }
 
     fn socket_disconnected(&self, socket: &SocketRef, reason: DisconnectReason) {
+        if !self.dev() {
+            return;
+        }
         self.queue(AdminEvent::Disconnected {
             nsp: socket.ns().to_owned(),
             id: socket.id().to_string(),
@@ -346,6 +367,9 @@ impl Observer for AdminObserver {
     }
 
     fn room_joined(&self, socket: &Socket, room: &Room) {
+        if !self.dev() {
+            return;
+        }
         self.queue(AdminEvent::Room {
             joined: true,
             nsp: socket.ns().to_owned(),
@@ -356,6 +380,9 @@ impl Observer for AdminObserver {
     }
 
     fn room_left(&self, socket: &Socket, room: &Room) {
+        if !self.dev() {
+            return;
+        }
         self.queue(AdminEvent::Room {
             joined: false,
             nsp: socket.ns().to_owned(),
@@ -366,7 +393,7 @@ impl Observer for AdminObserver {
     }
 
     fn event_received(&self, socket: &SocketRef, payload: &Payload) {
-        if self.events.is_none() || socket.ns() == self.namespace {
+        if !self.dev() || socket.ns() == self.namespace {
             return;
         }
         let args = serde_json::from_str(payload.raw()).unwrap_or(Value::Null);
@@ -380,7 +407,7 @@ impl Observer for AdminObserver {
     }
 
     fn event_sent(&self, socket: &Socket, packet: &Outgoing) {
-        if self.events.is_none() || socket.ns() == self.namespace {
+        if !self.dev() || socket.ns() == self.namespace {
             return;
         }
         let text = packet.text().as_str();
@@ -586,6 +613,7 @@ pub fn instrument(io: &Io, options: AdminUiOptions) -> Result<AdminUi, AdminUiEr
         namespace: namespace.clone(),
         stats: stats.clone(),
         events: tx,
+        dropped: AtomicU64::new(0),
     }));
     let stop = Arc::new(Notify::new());
     let task = AdminTask {

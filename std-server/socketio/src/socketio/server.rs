@@ -386,6 +386,7 @@ impl ServerInner {
     }
 
     /// Every namespace (static, and dynamic children made so far).
+    #[cfg(feature = "admin-ui")]
     pub(crate) fn namespaces(&self) -> Vec<Arc<Namespace>> {
         let r = self.registry_read();
         r.statics

@@ -437,6 +437,7 @@ impl Socket {
 
     /// Queues `packet` before the socket is connected (a connect
     /// middleware's emit, which Node writes before the CONNECT reply).
+    #[cfg(feature = "admin-ui")]
     pub(crate) fn send_early(&self, packet: &Outgoing) -> Result<(), EmitError> {
         deliver(&self.session, packet, false, self.server.config.overflow)?;
         self.server
