@@ -70,7 +70,7 @@ async fn an_observer_sees_sessions_packets_sockets_rooms_and_events() {
     let sio = server().build();
     let io = sio.io();
     let rec = Arc::new(Recorder::default());
-    io.observe(rec.clone());
+    io.observe(rec.clone()).unwrap();
     let io2 = io.clone();
     io.ns("/chat", move |s: SocketRef| {
         s.join("lobby");
@@ -147,4 +147,19 @@ fn name(s: &Socket, room: &Room) -> String {
     } else {
         room
     }
+}
+
+struct Nothing;
+impl Observer for Nothing {}
+
+#[test]
+fn observers_are_bounded() {
+    let io = server().build().io();
+    for _ in 0..oxio_server::socketio::MAX_OBSERVERS {
+        io.observe(Arc::new(Nothing)).unwrap();
+    }
+    assert_eq!(
+        io.observe(Arc::new(Nothing)),
+        Err(oxio_server::socketio::TooManyObservers)
+    );
 }

@@ -20,7 +20,18 @@ pub(super) struct EventBuffer {
 impl EventBuffer {
     /// Adds `n` to the counter of this second.
     pub(super) fn push(&mut self, kind: &'static str, sub: Option<&str>, n: u64) {
-        let second = now_ms() / 1000 * 1000;
+        self.push_at(SystemTime::now(), kind, sub, n);
+    }
+
+    /// Adds `n` to the counter of the second of `at`.
+    pub(super) fn push_at(
+        &mut self,
+        at: SystemTime,
+        kind: &'static str,
+        sub: Option<&str>,
+        n: u64,
+    ) {
+        let second = ms(at) / 1000 * 1000;
         if let Some(c) = self.counts.get_mut(&(second, kind, sub.map(str::to_owned))) {
             *c = c.saturating_add(n);
         } else if self.counts.len() < MAX_KEYS {
@@ -67,10 +78,6 @@ pub(super) enum AdminEvent {
         args: Value,
         at: SystemTime,
     },
-}
-
-fn now_ms() -> u64 {
-    ms(SystemTime::now())
 }
 
 fn ms(t: SystemTime) -> u64 {

@@ -199,6 +199,9 @@ pub enum AdminUiError {
     /// Called outside a Tokio runtime (the stats need a task).
     #[error("the admin UI must be installed inside a Tokio runtime")]
     NoRuntime(#[source] tokio::runtime::TryCurrentError),
+    /// The server has all the observers it takes.
+    #[error("the admin UI cannot observe the server")]
+    TooManyObservers(#[source] crate::socketio::TooManyObservers),
 }
 
 /// The features `config` announces (the UI's `Feature` names).
@@ -287,7 +290,11 @@ fn session_id() -> Option<String> {
 /// in development mode queues the events for the admin task.
 struct AdminObserver {
     namespace: String,
+    /// Connections and disconnections (rare: under a lock).
     stats: Arc<Mutex<EventBuffer>>,
+    /// Packets and bytes (every message: atomics, moved into `stats`
+    /// every second by the admin task).
+    live: Arc<Live>,
     /// Development mode only.
     events: Option<mpsc::Sender<AdminEvent>>,
     /// Events dropped on a full queue (logged at the first and every 1000th).
@@ -316,6 +323,38 @@ impl AdminObserver {
     }
 }
 
+/// Packets and bytes in and out since the last [`Live::flush`].
+#[derive(Default)]
+struct Live {
+    packets_in: AtomicU64,
+    bytes_in: AtomicU64,
+    packets_out: AtomicU64,
+    bytes_out: AtomicU64,
+}
+
+impl Live {
+    /// Moves the counts into `stats`, under the second half a second ago
+    /// (the admin task flushes every second).
+    fn flush(&self, stats: &Mutex<EventBuffer>) {
+        let take = |c: &AtomicU64| c.swap(0, Ordering::Relaxed);
+        let counts = [
+            ("packetsIn", take(&self.packets_in)),
+            ("bytesIn", take(&self.bytes_in)),
+            ("packetsOut", take(&self.packets_out)),
+            ("bytesOut", take(&self.bytes_out)),
+        ];
+        let at = SystemTime::now()
+            .checked_sub(Duration::from_millis(500))
+            .unwrap_or_else(SystemTime::now);
+        let mut stats = stats.locked();
+        for (kind, n) in counts {
+            if n > 0 {
+                stats.push_at(at, kind, None, n);
+            }
+        }
+    }
+}
+
 fn message_len(m: &Message) -> u64 {
     let n = match m {
         Message::Text(t) => t.as_str().len(),
@@ -334,17 +373,17 @@ impl Observer for AdminObserver {
     }
 
     fn packet_in(&self, _session: &Session, msg: &Message) {
-        let mut stats = self.stats.locked();
-        stats.push("packetsIn", None, 1);
-        stats.push("bytesIn", None, message_len(msg));
+        self.live.packets_in.fetch_add(1, Ordering::Relaxed);
+        self.live
+            .bytes_in
+            .fetch_add(message_len(msg), Ordering::Relaxed);
     }
 
     fn packets_out(&self, _session: &Session, msgs: &[Message]) {
-        let mut stats = self.stats.locked();
-        for m in msgs {
-            stats.push("packetsOut", None, 1);
-            stats.push("bytesOut", None, message_len(m));
-        }
+        let n = u64::try_from(msgs.len()).unwrap_or(u64::MAX);
+        let bytes = msgs.iter().map(message_len).fold(0u64, u64::saturating_add);
+        self.live.packets_out.fetch_add(n, Ordering::Relaxed);
+        self.live.bytes_out.fetch_add(bytes, Ordering::Relaxed);
     }
 
     fn socket_connected(&self, socket: &SocketRef) {
@@ -609,12 +648,15 @@ pub fn instrument(io: &Io, options: AdminUiOptions) -> Result<AdminUi, AdminUiEr
         tracing::warn!("admin UI authentication is disabled: use with caution");
     }
     io.expose_admin_data();
+    let live = Arc::new(Live::default());
     io.observe(Arc::new(AdminObserver {
         namespace: namespace.clone(),
         stats: stats.clone(),
+        live: live.clone(),
         events: tx,
         dropped: AtomicU64::new(0),
-    }));
+    }))
+    .map_err(AdminUiError::TooManyObservers)?;
     let stop = Arc::new(Notify::new());
     let task = AdminTask {
         io: io.clone(),
@@ -626,6 +668,7 @@ pub fn instrument(io: &Io, options: AdminUiOptions) -> Result<AdminUi, AdminUiEr
         }),
         started: Instant::now(),
         stats,
+        live,
         tracked: HashMap::new(),
         dev,
     };
@@ -640,6 +683,7 @@ struct AdminTask {
     base: Value,
     started: Instant,
     stats: Arc<Mutex<EventBuffer>>,
+    live: Arc<Live>,
     /// This node's sockets as last sent (development mode): transport and
     /// data, to send `socket_updated` when they change.
     tracked: HashMap<(String, String), (String, Value)>,
@@ -654,9 +698,11 @@ impl AdminTask {
         stop: Arc<Notify>,
     ) {
         let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+        let mut second = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 () = stop.notified() => return,
+                _ = second.tick() => self.live.flush(&self.stats),
                 _ = tick.tick() => {
                     self.send_stats();
                     if self.dev {
@@ -681,6 +727,7 @@ impl AdminTask {
 
     fn send_stats(&self) {
         let mut stats = self.base.clone();
+        self.live.flush(&self.stats);
         let aggregated = self.stats.locked().take();
         let (clients, polling, namespaces) = self.io.admin_counts();
         if let Some(o) = stats.as_object_mut() {

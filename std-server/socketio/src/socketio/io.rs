@@ -202,8 +202,14 @@ impl Io {
     /// about sessions, packets, sockets, rooms and events (see its
     /// methods). Observers cannot be removed; with none installed the
     /// hooks cost one atomic load each.
-    pub fn observe(&self, observer: Arc<dyn super::Observer>) {
-        self.inner.observers.add(observer);
+    ///
+    /// # Errors
+    /// [`MAX_OBSERVERS`](super::MAX_OBSERVERS) are installed already.
+    pub fn observe(
+        &self,
+        observer: Arc<dyn super::Observer>,
+    ) -> Result<(), super::TooManyObservers> {
+        self.inner.observers.add(observer)
     }
 
     /// The names of the namespaces of this node.

@@ -68,7 +68,7 @@ pub use handler::{marker, ConnectHandler, DisconnectHandler, MessageHandler};
 pub use handshake::Handshake;
 pub use io::Io;
 pub use namespace::{ConnectMiddleware, MiddlewareFuture, NsHandle, NsPatternError};
-pub use observer::Observer;
+pub use observer::{Observer, TooManyObservers, MAX_OBSERVERS};
 pub use operators::BroadcastOperators;
 pub use oxio_adapter::{
     AckError, AckResponse, BroadcastAcks, ConnectionStateRecovery, EmitError, Outgoing, Payload,

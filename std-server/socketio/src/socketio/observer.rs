@@ -9,10 +9,10 @@
 
 use super::{DisconnectReason, Payload, Socket, SocketRef};
 use oxio_adapter::{Outgoing, Room};
-use oxio_engine::sync::RwLockExt;
+use oxio_engine::sync::LockExt;
 use oxio_engine::{CloseReason, Message, Session};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Hooks called by the Socket.IO layer; every method does nothing by
 /// default, so an observer implements only what it needs.
@@ -38,7 +38,7 @@ use std::sync::{Arc, RwLock};
 ///
 /// let io = SocketIo::builder().build().io();
 /// let counter = Arc::new(BytesIn::default());
-/// io.observe(counter.clone());
+/// io.observe(counter.clone()).unwrap();
 /// assert_eq!(counter.0.load(Ordering::Relaxed), 0);
 /// ```
 pub trait Observer: Send + Sync + 'static {
@@ -69,27 +69,39 @@ pub trait Observer: Send + Sync + 'static {
     fn event_sent(&self, _socket: &Socket, _packet: &Outgoing) {}
 }
 
-/// The installed observers: an atomic flag checked on the hot path, and
-/// the list, copied out (one `Arc` clone) when an event is reported.
+/// Most observers one server takes ([`Io::observe`](super::Io::observe)).
+pub const MAX_OBSERVERS: usize = 8;
+
+/// [`Io::observe`](super::Io::observe) was called more than
+/// [`MAX_OBSERVERS`] times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("at most {MAX_OBSERVERS} observers can be installed")]
+pub struct TooManyObservers;
+
+/// The installed observers: append-only slots, read without a lock or a
+/// reference count (a hook may even run inside another); the hot path
+/// reads one atomic count.
 #[derive(Default)]
 pub(crate) struct Observers {
-    any: AtomicBool,
-    list: RwLock<Arc<[Arc<dyn Observer>]>>,
+    count: AtomicUsize,
+    slots: [OnceLock<Arc<dyn Observer>>; MAX_OBSERVERS],
+    adding: Mutex<()>,
 }
 
 impl Observers {
     /// Whether any observer is installed.
     #[inline]
     pub(crate) fn active(&self) -> bool {
-        self.any.load(Ordering::Relaxed)
+        self.count.load(Ordering::Relaxed) != 0
     }
 
-    pub(crate) fn add(&self, observer: Arc<dyn Observer>) {
-        let mut list = self.list.writing();
-        let mut next: Vec<Arc<dyn Observer>> = list.iter().cloned().collect();
-        next.push(observer);
-        *list = next.into();
-        self.any.store(true, Ordering::Release);
+    pub(crate) fn add(&self, observer: Arc<dyn Observer>) -> Result<(), TooManyObservers> {
+        let _one_at_a_time = self.adding.locked();
+        let n = self.count.load(Ordering::Acquire);
+        let slot = self.slots.get(n).ok_or(TooManyObservers)?;
+        slot.set(observer).map_err(|_| TooManyObservers)?;
+        self.count.store(n + 1, Ordering::Release);
+        Ok(())
     }
 
     /// Calls `f` with each observer (nothing when none is installed).
@@ -103,9 +115,11 @@ impl Observers {
 
     #[cold]
     fn each_slow(&self, f: &dyn Fn(&dyn Observer)) {
-        let list = self.list.reading().clone();
-        for o in list.iter() {
-            f(&**o);
+        let n = self.count.load(Ordering::Acquire);
+        for slot in self.slots.iter().take(n) {
+            if let Some(o) = slot.get() {
+                f(&**o);
+            }
         }
     }
 }
