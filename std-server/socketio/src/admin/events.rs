@@ -1,6 +1,7 @@
 //! What the admin UI is told: the aggregated counters of `server_stats`,
 //! the development events, and dates as JavaScript serializes them.
 
+use crate::engine::Utf8Bytes;
 use crate::socketio::SocketRef;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -75,9 +76,29 @@ pub(super) enum AdminEvent {
         sent: bool,
         nsp: String,
         id: String,
-        args: Value,
+        /// The packet's text frame; its JSON array starts at `json_at`.
+        frame: Utf8Bytes,
+        json_at: usize,
         at: SystemTime,
     },
+}
+
+/// Where the JSON array of an EVENT text frame starts: after the type
+/// (`2`, or `5<n>-`), the namespace (`/nsp,`) and the ack id.
+pub(super) fn json_start(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = match bytes.first()? {
+        b'2' => 1,
+        b'5' => text.find('-')? + 1,
+        _ => return None,
+    };
+    if bytes.get(i) == Some(&b'/') {
+        i += text.get(i..)?.find(',')? + 1;
+    }
+    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    (bytes.get(i) == Some(&b'[')).then_some(i)
 }
 
 fn ms(t: SystemTime) -> u64 {
@@ -132,6 +153,22 @@ mod tests {
         assert_eq!(at(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(at(951_782_400_123), "2000-02-29T00:00:00.123Z");
         assert_eq!(at(1_798_761_599_999), "2026-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn json_of_event_frames() {
+        fn at(t: &str) -> Option<&str> {
+            json_start(t).map(|i| &t[i..])
+        }
+        assert_eq!(at(r#"2["a",1]"#), Some(r#"["a",1]"#));
+        assert_eq!(at(r#"2/x[y,12["a"]"#), Some(r#"["a"]"#));
+        assert_eq!(
+            at(r#"51-/n,["a",{"_placeholder":true,"num":0}]"#),
+            Some(r#"["a",{"_placeholder":true,"num":0}]"#)
+        );
+        assert_eq!(at(r#"3/n,1["a"]"#), None);
+        assert_eq!(at("2/n"), None);
+        assert_eq!(at(""), None);
     }
 
     #[test]

@@ -435,12 +435,13 @@ impl Observer for AdminObserver {
         if !self.dev() || socket.ns() == self.namespace {
             return;
         }
-        let args = serde_json::from_str(payload.raw()).unwrap_or(Value::Null);
+        let frame = payload.frame();
         self.queue(AdminEvent::Event {
             sent: false,
             nsp: socket.ns().to_owned(),
             id: socket.id().to_string(),
-            args,
+            json_at: frame.as_str().len().saturating_sub(payload.raw().len()),
+            frame: frame.clone(),
             at: SystemTime::now(),
         });
     }
@@ -449,17 +450,16 @@ impl Observer for AdminObserver {
         if !self.dev() || socket.ns() == self.namespace {
             return;
         }
-        let text = packet.text().as_str();
-        let args = text
-            .find('[')
-            .and_then(|i| text.get(i..))
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or(Value::Null);
+        let frame = packet.text();
+        let Some(json_at) = events::json_start(frame.as_str()) else {
+            return;
+        };
         self.queue(AdminEvent::Event {
             sent: true,
             nsp: socket.ns().to_owned(),
             id: socket.id().to_string(),
-            args,
+            frame: frame.clone(),
+            json_at,
             at: SystemTime::now(),
         });
     }
@@ -806,9 +806,16 @@ impl AdminTask {
                 sent,
                 nsp,
                 id,
-                args,
+                frame,
+                json_at,
                 at,
             } => {
+                // Decoded here, off the sending and receiving paths.
+                let args: Value = frame
+                    .as_str()
+                    .get(json_at..)
+                    .and_then(|json| serde_json::from_str(json).ok())
+                    .unwrap_or(Value::Null);
                 let name = if sent { "event_sent" } else { "event_received" };
                 self.emit(name, &(nsp, id, args, iso_date(at)));
             }
