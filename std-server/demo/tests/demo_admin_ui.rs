@@ -602,22 +602,25 @@ fn the_ui_sees_a_mixed_cluster_of_oxio_and_node_instrument() {
 
 /// One HTTP/1.1 GET; the status code and body.
 fn get(server: &DemoServer, path: &str) -> (u16, String) {
+    let (status, _, body) = get_with(server, path, "");
+    (status, body)
+}
+
+/// One HTTP/1.1 GET with extra header lines; status, head (lower case)
+/// and body.
+fn get_with(server: &DemoServer, path: &str, headers: &str) -> (u16, String, String) {
     let mut s = TcpStream::connect(server.addr).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut bytes = Vec::new();
     s.read_to_end(&mut bytes).unwrap();
     let text = String::from_utf8_lossy(&bytes);
     let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|x| x.1)
-        .unwrap_or("")
-        .to_owned();
-    (status, body)
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_lowercase(), body.to_owned())
 }
 
 #[test]
@@ -634,6 +637,21 @@ fn the_demo_serves_the_ui_files_and_nothing_else() {
     assert_eq!(get(&server, "/admin-ui/../package.json").0, 404);
     assert_eq!(get(&server, "/admin-ui/%2e%2e/package.json").0, 404);
     assert_eq!(get(&server, "/admin-ui/nope.js").0, 404);
+    // The hosted UI may connect from its own origin, with credentials.
+    let (status, head, _) = get_with(
+        &server,
+        "/socket.io/?EIO=4&transport=polling",
+        "Origin: https://admin.socket.io\r\n",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("access-control-allow-origin: https://admin.socket.io"),
+        "{head}"
+    );
+    assert!(
+        head.contains("access-control-allow-credentials: true"),
+        "{head}"
+    );
 }
 
 #[test]
