@@ -221,6 +221,7 @@ install_npm_packages() {
         std-server/redis-adapter/tests/redis_js
         std-server/redis-streams-adapter/tests/streams_js
         std-server/demo/tests/browser
+        std-server/demo/tests/admin_ui
         std-server/demo/web
         embedded-example/client/tests/js
     )

@@ -19,7 +19,9 @@
 //! | `rate_limit.rs` | the per-socket `chat:message` limit |
 //! | `assets.rs` | the embedded page and the npm-installed client script |
 //! | `clock.rs` | ISO-8601 and epoch-millisecond timestamps |
+//! | `admin_ui.rs` | the official admin UI (`--admin-ui`): namespace `/admin-ui`, files at `/admin-ui/` |
 
+pub mod admin_ui;
 pub mod assets;
 pub mod auth;
 pub mod clock;

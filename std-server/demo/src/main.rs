@@ -260,6 +260,96 @@ struct Cli {
     /// 0: no limit.
     #[arg(long, env = "OXIO_MAX_SESSIONS", value_name = "N", default_value_t = 0)]
     max_sessions: usize,
+
+    /// Turn on the official Socket.IO admin UI (@socket.io/admin-ui 0.5):
+    /// its server side on the namespace --admin-ui-namespace (default
+    /// /admin-ui, since /admin is the demo's JWT namespace: enter it in the
+    /// UI's advanced options), and the UI itself at /admin-ui/ when its
+    /// files are installed (see --admin-ui-dist); the hosted UI at
+    /// https://admin.socket.io is allowed by CORS. Needs
+    /// --admin-ui-user and --admin-ui-password-hash, or --admin-ui-no-auth.
+    #[arg(long, env = "OXIO_ADMIN_UI")]
+    admin_ui: bool,
+
+    /// The admin UI's namespace.
+    #[arg(
+        long,
+        env = "OXIO_ADMIN_UI_NAMESPACE",
+        value_name = "NSP",
+        default_value = "/admin-ui"
+    )]
+    admin_ui_namespace: String,
+
+    /// The admin UI's user name (basic authentication).
+    #[arg(
+        long,
+        env = "OXIO_ADMIN_UI_USER",
+        value_name = "NAME",
+        requires = "admin_ui_password_hash"
+    )]
+    admin_ui_user: Option<String>,
+
+    /// A bcrypt hash ($2b$...) of the admin UI's password, e.g. from
+    /// `htpasswd -nbBC 10 "" PASSWORD | cut -c2-` or Python's bcrypt.
+    #[arg(
+        long,
+        env = "OXIO_ADMIN_UI_PASSWORD_HASH",
+        value_name = "HASH",
+        hide_env_values = true,
+        requires = "admin_ui_user"
+    )]
+    admin_ui_password_hash: Option<String>,
+
+    /// Turn the admin UI's authentication off (anyone reaching the port can
+    /// watch and act on every socket).
+    #[arg(long, env = "OXIO_ADMIN_UI_NO_AUTH", conflicts_with = "admin_ui_user")]
+    admin_ui_no_auth: bool,
+
+    /// The admin UI may only watch (no emit, join, leave, disconnect).
+    #[arg(long, env = "OXIO_ADMIN_UI_READONLY")]
+    admin_ui_readonly: bool,
+
+    /// The admin UI's mode: development (every socket, room and event) or
+    /// production (server stats only).
+    #[arg(long, env = "OXIO_ADMIN_UI_MODE", value_name = "MODE", default_value = "development",
+          value_parser = ["development", "production"])]
+    admin_ui_mode: String,
+
+    /// This node's name in the admin UI. Default: the host name.
+    #[arg(long, env = "OXIO_ADMIN_UI_SERVER_ID", value_name = "ID")]
+    admin_ui_server_id: Option<String>,
+
+    /// The folder of the admin UI's files (index.html...). Default:
+    /// std-server/demo/web/node_modules/@socket.io/admin-ui/ui/dist, installed
+    /// with: npm install --prefix std-server/demo/web --no-save @socket.io/admin-ui@0.5.1
+    #[arg(long, env = "OXIO_ADMIN_UI_DIST", value_name = "DIR")]
+    admin_ui_dist: Option<PathBuf>,
+}
+
+impl Cli {
+    /// The admin UI settings, when `--admin-ui` is on.
+    fn admin_ui(&self) -> Result<Option<demo::admin_ui::AdminUiSettings>, StartError> {
+        if !self.admin_ui {
+            return Ok(None);
+        }
+        let login = match (&self.admin_ui_user, &self.admin_ui_password_hash) {
+            (Some(u), Some(h)) => Some((u.clone(), h.clone())),
+            _ if self.admin_ui_no_auth => None,
+            _ => return Err(StartError::AdminUiAuth),
+        };
+        Ok(Some(demo::admin_ui::AdminUiSettings {
+            namespace: self.admin_ui_namespace.clone(),
+            login,
+            read_only: self.admin_ui_readonly,
+            mode: if self.admin_ui_mode == "production" {
+                oxio_server::admin::AdminMode::Production
+            } else {
+                oxio_server::admin::AdminMode::Development
+            },
+            server_id: self.admin_ui_server_id.clone(),
+            dist: self.admin_ui_dist.clone(),
+        }))
+    }
 }
 
 /// `0` means no limit.
@@ -323,6 +413,10 @@ enum StartError {
     RedisStreams(oxio_redis_streams_adapter::RedisStreamsAdapterError),
     /// The address could not be bound.
     Bind(String, std::io::Error),
+    /// `--admin-ui` without credentials nor `--admin-ui-no-auth`.
+    AdminUiAuth,
+    /// The admin UI refused its options.
+    AdminUi(oxio_server::admin::AdminUiError),
 }
 
 impl fmt::Display for StartError {
@@ -333,6 +427,10 @@ impl fmt::Display for StartError {
             StartError::Redis(e) => write!(f, "Redis adapter: {e}"),
             StartError::RedisStreams(e) => write!(f, "Redis Streams adapter: {e}"),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+            StartError::AdminUiAuth => f.write_str(
+                "--admin-ui needs --admin-ui-user and --admin-ui-password-hash, or --admin-ui-no-auth",
+            ),
+            StartError::AdminUi(e) => write!(f, "admin UI: {e}"),
         }
     }
 }
@@ -345,6 +443,8 @@ impl std::error::Error for StartError {
             StartError::Redis(e) => Some(e),
             StartError::RedisStreams(e) => Some(e),
             StartError::Bind(_, e) => Some(e),
+            StartError::AdminUiAuth => None,
+            StartError::AdminUi(e) => Some(e),
         }
     }
 }
@@ -402,6 +502,15 @@ fn socketio_engine(sio: &SocketIo, settings: &EngineSettings) -> Engine {
     Engine::new(config, sio.clone())
 }
 
+/// Lets the hosted admin UI (its own origin) reach Socket.IO with
+/// credentials, unless every origin is already allowed.
+fn allow_hosted_admin_ui(origins: &mut Vec<String>) {
+    let hosted = demo::admin_ui::HOSTED_ORIGIN;
+    if !origins.iter().any(|o| o == "*" || o == hosted) {
+        origins.push(hosted.to_owned());
+    }
+}
+
 /// Resolves when Ctrl-C or (on Unix) SIGTERM arrives.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -452,7 +561,11 @@ fn jwt_keys(secret: Option<&str>) -> Result<JwtKeys, StartError> {
 }
 
 async fn run(cli: Cli) -> Result<(), StartError> {
-    let settings = EngineSettings::from_cli(&cli);
+    let admin_ui = cli.admin_ui()?;
+    let mut settings = EngineSettings::from_cli(&cli);
+    if admin_ui.is_some() {
+        allow_hosted_admin_ui(&mut settings.cors_origins);
+    }
     let mut config = DemoConfig::new(jwt_keys(cli.jwt_secret.as_deref())?);
     config.socketio.connect_timeout = Duration::from_millis(cli.connect_timeout);
     config.socketio.connection_state_recovery =
@@ -503,7 +616,32 @@ async fn run(cli: Cli) -> Result<(), StartError> {
         config.adapter = Some(demo::DemoAdapter(std::sync::Arc::new(factory)));
     }
 
-    let (router, sio) = demo::build(config);
+    let (mut router, sio) = demo::build(config);
+    let _admin = match &admin_ui {
+        Some(admin) => {
+            let handle = demo::admin_ui::install(&sio.io(), admin).map_err(StartError::AdminUi)?;
+            match admin.find_dist() {
+                Some(dist) => {
+                    tracing::info!(
+                        namespace = %admin.namespace,
+                        "admin UI at {} (files from {})",
+                        demo::admin_ui::UI_PATH,
+                        dist.display()
+                    );
+                    router = router.merge(demo::admin_ui::routes(dist));
+                }
+                None => tracing::info!(
+                    namespace = %admin.namespace,
+                    "admin UI: use {} (its files were not found in {:?}; install them with: {})",
+                    demo::admin_ui::HOSTED_ORIGIN,
+                    admin.dist_dirs(),
+                    demo::admin_ui::NPM_INSTALL
+                ),
+            }
+            Some(handle)
+        }
+        None => None,
+    };
     let engine = socketio_engine(&sio, &settings);
 
     let addr = format!("{}:{}", cli.host, cli.port);

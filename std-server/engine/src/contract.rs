@@ -180,6 +180,11 @@ pub trait SessionHandle: Send + Sync + 'static {
     fn close(&self, reason: CloseReason);
     /// Whether the session is still open.
     fn is_open(&self) -> bool;
+    /// The active transport's name, as Node names it (`"polling"` or
+    /// `"websocket"`); `None` when the session cannot tell.
+    fn transport_name(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A shared handle to a session.

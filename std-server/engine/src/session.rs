@@ -284,4 +284,11 @@ impl SessionHandle for SessionShared {
     fn is_open(&self) -> bool {
         self.lock().state.is_open()
     }
+
+    fn transport_name(&self) -> Option<&'static str> {
+        Some(match self.lock().state.active() {
+            crate::session_state::Active::Polling => "polling",
+            crate::session_state::Active::WebSocket => "websocket",
+        })
+    }
 }

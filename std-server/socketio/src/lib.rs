@@ -94,6 +94,10 @@
 
 pub mod socketio;
 
+#[cfg(feature = "admin-ui")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin-ui")))]
+pub mod admin;
+
 /// The workspace README's code blocks (the codec's and the server's),
 /// compiled and run as doctests.
 #[cfg(doctest)]

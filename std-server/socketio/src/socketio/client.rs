@@ -143,6 +143,11 @@ pub(crate) fn disconnect_frame(ns: &str) -> Result<Utf8Bytes, CodecError> {
 }
 
 impl Client {
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
     pub(crate) fn new(session: Session, server: Arc<ServerInner>) -> Arc<Client> {
         let version = match session.protocol() {
             oxio_codec::engineio::Version::V3 => Version::V4,
@@ -571,10 +576,15 @@ impl Client {
             }
             // Sent under the lock so nothing is queued for this namespace
             // before its CONNECT; `send` never calls back into us.
-            if let Err(SendError::Full) = self.session.send(Message::Text(reply)) {
+            let reply = Message::Text(reply);
+            if let Err(SendError::Full) = self.session.send(reply.clone()) {
                 overflow = true;
             }
             socket.namespace().add_socket(socket);
+            self.server.observers.each(|o| {
+                o.packets_out(&self.session, std::slice::from_ref(&reply));
+                o.room_joined(socket, &socket.id().as_str().into());
+            });
         }
         if overflow {
             self.session.close(CloseReason::ForcedClose);
@@ -766,6 +776,12 @@ async fn run_socket(
     }
     let handler = ns.template().handler();
     start(call_guarded(|| handler.call(&socket)).flatten()).await;
+    // After the handler's synchronous part, so what it set (data, rooms)
+    // is seen.
+    client
+        .server
+        .observers
+        .each(|o| o.socket_connected(&socket));
     drop(client);
     while let Some(inbound) = rx.recv().await {
         let Inbound {
@@ -776,6 +792,10 @@ async fn run_socket(
         start(socket.dispatch(event, payload, ack_id)).await;
     }
     socket.close_with(DisconnectReason::TransportClose);
+    socket
+        .server()
+        .observers
+        .each(|o| o.socket_disconnected(&socket, socket.reason()));
     if let Some(handler) = socket.disconnect_handler() {
         let reason = socket.reason();
         start(call_guarded(|| handler.call(socket.clone(), reason)).flatten()).await;

@@ -225,11 +225,26 @@ pub(crate) fn remote_data(s: &SocketRef) -> RemoteSocketData {
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0);
     let auth: Value = serde_json::from_str(h.auth_raw()).unwrap_or_else(|_| json!({}));
-    let data = s
+    let mut data = s
         .extensions()
         .get::<SocketData>()
         .map(|d| d.0)
         .unwrap_or_else(|| json!({}));
+    if s.server()
+        .admin_data
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
+        if let Some(o) = data.as_object_mut() {
+            let sid = s.session().sid();
+            o.insert(
+                "_admin".into(),
+                json!({
+                    "clientId": sid.get(..12).unwrap_or(sid),
+                    "transport": super::transport_of(s.session()),
+                }),
+            );
+        }
+    }
     RemoteSocketData {
         id: s.id().clone(),
         rooms: s.rooms(),

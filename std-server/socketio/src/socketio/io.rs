@@ -198,6 +198,65 @@ impl Io {
         self.inner.close_all(CloseReason::ServerShuttingDown);
     }
 
+    /// Installs an [`Observer`](super::Observer): from now on it is told
+    /// about sessions, packets, sockets, rooms and events (see its
+    /// methods). Observers cannot be removed; with none installed the
+    /// hooks cost one atomic load each.
+    ///
+    /// # Errors
+    /// [`MAX_OBSERVERS`](super::MAX_OBSERVERS) are installed already.
+    pub fn observe(
+        &self,
+        observer: Arc<dyn super::Observer>,
+    ) -> Result<(), super::TooManyObservers> {
+        self.inner.observers.add(observer)
+    }
+
+    /// The names of the namespaces of this node.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn namespace_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .inner
+            .namespaces()
+            .iter()
+            .map(|ns| ns.name().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Sessions, polling sessions, and each namespace with its number of
+    /// sockets on this node (for the admin UI's stats).
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn admin_counts(&self) -> (usize, usize, Vec<(String, usize)>) {
+        let mut namespaces: Vec<(String, usize)> = self
+            .inner
+            .namespaces()
+            .iter()
+            .map(|ns| (ns.name().to_owned(), ns.len()))
+            .collect();
+        namespaces.sort();
+        (
+            self.inner.client_count(),
+            self.inner.polling_count(),
+            namespaces,
+        )
+    }
+
+    /// A connected socket of this node.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn local_socket(&self, ns: &str, id: &str) -> Option<super::SocketRef> {
+        self.inner.namespace(ns)?.socket(&id.into())
+    }
+
+    /// Adds `_admin` to the data other nodes see of this node's sockets.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn expose_admin_data(&self) {
+        self.inner
+            .admin_data
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
     /// How many Engine.IO sessions the Socket.IO layer holds.
     pub fn session_count(&self) -> usize {
         self.inner.client_count()

@@ -54,6 +54,7 @@ mod handler;
 mod handshake;
 mod io;
 pub(crate) mod namespace;
+mod observer;
 mod operators;
 mod server;
 mod socket;
@@ -67,6 +68,7 @@ pub use handler::{marker, ConnectHandler, DisconnectHandler, MessageHandler};
 pub use handshake::Handshake;
 pub use io::Io;
 pub use namespace::{ConnectMiddleware, MiddlewareFuture, NsHandle, NsPatternError};
+pub use observer::{Observer, TooManyObservers, MAX_OBSERVERS};
 pub use operators::BroadcastOperators;
 pub use oxio_adapter::{
     AckError, AckResponse, BroadcastAcks, ConnectionStateRecovery, EmitError, Outgoing, Payload,
@@ -74,3 +76,19 @@ pub use oxio_adapter::{
 pub use oxio_engine::Sid;
 pub use server::{OverflowPolicy, SocketIo, SocketIoBuilder, SocketIoConfig};
 pub use socket::{PacketVerdict, Socket, SocketEmitter, SocketRef};
+
+#[cfg(feature = "admin-ui")]
+pub(crate) use fetched::remote_data;
+#[cfg(feature = "admin-ui")]
+pub(crate) use server::spawn;
+
+/// The active transport of a session, as Node names it.
+pub(crate) fn transport_of(session: &oxio_engine::Session) -> &'static str {
+    session.transport_name().unwrap_or_else(|| {
+        if session.info().query.contains("transport=websocket") {
+            "websocket"
+        } else {
+            "polling"
+        }
+    })
+}

@@ -217,6 +217,11 @@ impl Namespace {
         self.sockets.reading().get(sid).cloned()
     }
 
+    /// The connected sockets of this node.
+    pub(crate) fn local_sockets(&self) -> Vec<SocketRef> {
+        self.sockets.reading().values().cloned().collect()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.sockets.reading().len()
     }

@@ -144,16 +144,55 @@ impl BroadcastOperators {
 
     /// Makes the targeted sockets join `rooms`.
     pub fn sockets_join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
-        self.ns
-            .adapter()
-            .add_sockets(&self.opts, &rooms.into_rooms())
+        let rooms = rooms.into_rooms();
+        self.observed(&rooms, true, || {
+            self.ns.adapter().add_sockets(&self.opts, &rooms)
+        })
     }
 
     /// Makes the targeted sockets leave `rooms`.
     pub fn sockets_leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
-        self.ns
-            .adapter()
-            .del_sockets(&self.opts, &rooms.into_rooms())
+        let rooms = rooms.into_rooms();
+        self.observed(&rooms, false, || {
+            self.ns.adapter().del_sockets(&self.opts, &rooms)
+        })
+    }
+
+    /// Runs `change`; with observers installed, tells them which sockets
+    /// of this node joined (or left) which of `rooms`, by comparing their
+    /// rooms before and after.
+    fn observed(
+        &self,
+        rooms: &[Room],
+        joined: bool,
+        change: impl FnOnce() -> Result<(), AdapterError>,
+    ) -> Result<(), AdapterError> {
+        if !self.server.observers.active() {
+            return change();
+        }
+        let before: Vec<_> = self
+            .ns
+            .local_sockets()
+            .into_iter()
+            .map(|s| {
+                let r = s.rooms();
+                (s, r)
+            })
+            .collect();
+        change()?;
+        self.server.observers.each(|o| {
+            for (socket, was) in &before {
+                let now = socket.rooms();
+                for room in rooms {
+                    match (joined, was.contains(room), now.contains(room)) {
+                        (true, false, true) => o.room_joined(socket, room),
+                        (false, true, false) => o.room_left(socket, room),
+                        _ => {}
+                    }
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Disconnects the targeted sockets (`close`: and closes their connections).

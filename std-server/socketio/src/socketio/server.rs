@@ -6,6 +6,7 @@ use super::namespace::{
     normalize, template_for, DynEntry, Namespace, NsHandle, NsMatcher, NsPattern, NsTemplate,
     Registry,
 };
+use super::observer::Observers;
 use super::{ConnectHandler, Extensions, Io, NsPatternError};
 use oxio_adapter::{AdapterFactory, ConnectionStateRecovery, MemoryAdapterFactory};
 use oxio_codec::Limits;
@@ -257,6 +258,8 @@ impl SocketIoBuilder {
             adapter_factory: adapter,
             registry: RwLock::new(Registry::default()),
             clients: Mutex::new(HashMap::new()),
+            observers: Observers::default(),
+            admin_data: std::sync::atomic::AtomicBool::new(false),
         });
         let root = Namespace::new("/".into(), template_for(|| {}), false, &inner);
         inner.registry_write().statics.insert("/".into(), root);
@@ -270,6 +273,11 @@ pub(crate) struct ServerInner {
     pub(crate) adapter_factory: Arc<dyn AdapterFactory>,
     registry: RwLock<Registry>,
     clients: Mutex<HashMap<String, Arc<Client>>>,
+    /// Monitoring hooks ([`Io::observe`]).
+    pub(crate) observers: Observers,
+    /// The admin UI is installed: the data other nodes see of a socket
+    /// carries `_admin` (client id, transport), as Node's does.
+    pub(crate) admin_data: std::sync::atomic::AtomicBool,
 }
 
 impl ServerInner {
@@ -375,6 +383,27 @@ impl ServerInner {
             NsMatcher::Predicate(Arc::new(predicate)),
             handler,
         )
+    }
+
+    /// Every namespace (static, and dynamic children made so far).
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn namespaces(&self) -> Vec<Arc<Namespace>> {
+        let r = self.registry_read();
+        r.statics
+            .values()
+            .chain(r.children.values())
+            .cloned()
+            .collect()
+    }
+
+    /// The sessions whose transport is polling.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn polling_count(&self) -> usize {
+        self.clients
+            .locked()
+            .values()
+            .filter(|c| super::transport_of(c.session()) == "polling")
+            .count()
     }
 
     pub(crate) fn client_count(&self) -> usize {
@@ -486,10 +515,12 @@ impl EngineHandler for SocketIo {
             .clients
             .locked()
             .insert(session.sid().to_owned(), client.clone());
+        self.inner.observers.each(|o| o.session_opened(&session));
         client.start();
     }
 
     fn on_message(&self, session: &Session, msg: Message) {
+        self.inner.observers.each(|o| o.packet_in(session, &msg));
         if let Some(client) = self.client(session) {
             client.on_message(msg);
         }
@@ -500,5 +531,8 @@ impl EngineHandler for SocketIo {
         if let Some(client) = client {
             client.on_close(reason);
         }
+        self.inner
+            .observers
+            .each(|o| o.session_closed(session, reason));
     }
 }

@@ -280,6 +280,10 @@ impl Socket {
         &self.extensions
     }
 
+    pub(crate) fn server(&self) -> &Arc<ServerInner> {
+        &self.server
+    }
+
     pub(crate) fn server_state(&self) -> &Extensions {
         &self.server.state
     }
@@ -421,7 +425,30 @@ impl Socket {
         if self.state.load(Ordering::Acquire) != CONNECTED {
             return Err(EmitError::Closed);
         }
-        deliver(&self.session, packet, volatile, self.server.config.overflow)
+        deliver(&self.session, packet, volatile, self.server.config.overflow)?;
+        self.server.observers.each(|o| {
+            o.packets_out(&self.session, packet.messages());
+            if matches!(packet.text().as_str().as_bytes().first(), Some(b'2' | b'5')) {
+                o.event_sent(self, packet);
+            }
+        });
+        Ok(())
+    }
+
+    /// Queues `packet` before the socket is connected (a connect
+    /// middleware's emit, which Node writes before the CONNECT reply).
+    #[cfg(feature = "admin-ui")]
+    pub(crate) fn send_early(&self, packet: &Outgoing) -> Result<(), EmitError> {
+        deliver(&self.session, packet, false, self.server.config.overflow)?;
+        self.server
+            .observers
+            .each(|o| o.packets_out(&self.session, packet.messages()));
+        Ok(())
+    }
+
+    /// The Engine.IO session under this socket.
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
     }
 
     /// Sends `packet` (which carries ack id `ack_id`) and routes the
@@ -450,18 +477,46 @@ impl Socket {
 
     /// Joins `rooms` (Node's `socket.join`).
     pub fn join(&self, rooms: impl IntoRooms) {
-        self.ns.adapter().add_all(&self.id, &rooms.into_rooms());
+        let rooms = rooms.into_rooms();
+        if !self.server.observers.active() {
+            self.ns.adapter().add_all(&self.id, &rooms);
+            return;
+        }
+        let before = self.rooms();
+        self.ns.adapter().add_all(&self.id, &rooms);
+        self.report_rooms(&before, &rooms, true);
     }
 
     /// Leaves `rooms`; rooms left empty are deleted.
     pub fn leave(&self, rooms: impl IntoRooms) {
-        self.ns.adapter().del(&self.id, &rooms.into_rooms());
+        let rooms = rooms.into_rooms();
+        if !self.server.observers.active() {
+            self.ns.adapter().del(&self.id, &rooms);
+            return;
+        }
+        let before = self.rooms();
+        self.ns.adapter().del(&self.id, &rooms);
+        self.report_rooms(&before, &rooms, false);
     }
 
     /// Leaves every room, its own included.
     pub fn leave_all(&self) {
         let rooms = self.rooms();
-        self.ns.adapter().del(&self.id, &rooms);
+        self.leave(rooms);
+    }
+
+    /// Tells the observers which of `rooms` were joined (absent from
+    /// `before`) or left (present in `before`).
+    fn report_rooms(&self, before: &[Room], rooms: &[Room], joined: bool) {
+        self.server.observers.each(|o| {
+            for room in rooms {
+                match (joined, before.contains(room)) {
+                    (true, false) => o.room_joined(self, room),
+                    (false, true) => o.room_left(self, room),
+                    _ => {}
+                }
+            }
+        });
     }
 
     /// The rooms this socket is in (its own id included).
@@ -555,7 +610,15 @@ impl Socket {
         if prev == CONNECTED {
             self.persist(reason);
         }
+        let rooms = if self.server.observers.active() {
+            self.rooms()
+        } else {
+            Vec::new()
+        };
         self.ns.remove_socket(&self.id);
+        if !rooms.is_empty() {
+            self.report_rooms(&rooms, &rooms, false);
+        }
         self.acks.locked().fail_all(&self.id);
         true
     }
@@ -657,6 +720,9 @@ impl SocketRef {
             tracing::debug!(sid = %self.id, %event, "reserved event name ignored");
             return None;
         }
+        self.server
+            .observers
+            .each(|o| o.event_received(self, &payload));
         let (middlewares, handler, on_error) = {
             let h = self.handlers.reading();
             (
