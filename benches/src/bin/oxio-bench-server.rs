@@ -11,10 +11,13 @@
 //! page: only `/socket.io/`. Listen backlog 511 (Node's). Prints `listening on <port>` once ready and
 //! stops on Ctrl-C or SIGTERM. With `--redis URL`, broadcasts go through the
 //! Redis adapter (`std-server/redis-adapter/README.md`), so several nodes on one Redis serve
-//! one `io.emit` (compare.sh's `cluster-broadcast`).
+//! one `io.emit` (compare.sh's `cluster-broadcast`). With `--redis-cluster
+//! URL[,URL...]`, through the sharded adapter on a Redis Cluster
+//! (`sharded-broadcast`).
 //!
 //! ```text
 //! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379]
+//!                   [--redis-cluster redis://127.0.0.1:7000,...]
 //! ```
 #![forbid(unsafe_code)]
 
@@ -45,6 +48,11 @@ struct Cli {
     /// Redis before printing `listening on`.
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
+    /// Share broadcasts through a Redis Cluster with sharded pub/sub (the
+    /// sharded adapter, as Node's createShardedAdapter, default options);
+    /// waits for the cluster before printing `listening on`.
+    #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',', conflicts_with = "redis")]
+    redis_cluster: Vec<String>,
 }
 
 /// `echo-response` carrying the event's arguments as they arrived (raw JSON
@@ -107,6 +115,13 @@ async fn run(cli: Cli) -> std::io::Result<()> {
             .connect()
             .await
             .map_err(|e| std::io::Error::other(format!("Redis adapter ({url}): {e}")))?;
+        sio = sio.with_adapter(adapter);
+    }
+    if !cli.redis_cluster.is_empty() {
+        let adapter = oxio_redis_adapter::ShardedRedisAdapter::builder(cli.redis_cluster.clone())
+            .connect()
+            .await
+            .map_err(|e| std::io::Error::other(format!("sharded Redis adapter: {e}")))?;
         sio = sio.with_adapter(adapter);
     }
     let sio = sio.build();

@@ -187,7 +187,7 @@ fn read_msgpack(bytes: &[u8], limits: &MsgLimits) -> Result<Value, MessageError>
     Ok(v)
 }
 
-fn write_msgpack(v: &Value) -> Vec<u8> {
+pub(crate) fn write_msgpack(v: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.
     let _ = rmpv::encode::write_value(&mut out, v);
@@ -230,7 +230,7 @@ fn opts_from_json(v: &Json) -> BroadcastOptions {
     opts
 }
 
-fn opts_to_json(opts: &BroadcastOptions, with_flags: bool) -> Json {
+pub(crate) fn opts_to_json(opts: &BroadcastOptions, with_flags: bool) -> Json {
     let mut m = Map::new();
     m.insert(
         "rooms".into(),
@@ -400,7 +400,7 @@ fn int_to_json(i: &Integer) -> Json {
 
 /// JSON with placeholders to a notepack value, binary as `bin`. Depth is
 /// bounded by `depth` (JSON parsed here is itself depth-limited).
-fn to_msgpack(v: &Json, attachments: &[Bytes], depth: usize) -> Result<Value, MessageError> {
+pub(crate) fn to_msgpack(v: &Json, attachments: &[Bytes], depth: usize) -> Result<Value, MessageError> {
     let depth = depth.checked_sub(1).ok_or(MessageError::TooDeep)?;
     Ok(match v {
         Json::Null => Value::Nil,
@@ -481,7 +481,7 @@ pub(crate) fn packet_from_outgoing(
     })
 }
 
-fn parse_json(text: &str, max_depth: usize) -> Result<Json, MessageError> {
+pub(crate) fn parse_json(text: &str, max_depth: usize) -> Result<Json, MessageError> {
     // serde_json's own recursion limit (128) bounds parsing; ours bounds
     // the conversions that follow.
     let v: Json = serde_json::from_str(text).map_err(|e| MessageError::Json(Cause::new(e)))?;
