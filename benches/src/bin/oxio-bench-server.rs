@@ -51,7 +51,12 @@ struct Cli {
     /// Share broadcasts through a Redis Cluster with sharded pub/sub (the
     /// sharded adapter, as Node's createShardedAdapter, default options);
     /// waits for the cluster before printing `listening on`.
-    #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',', conflicts_with = "redis")]
+    #[arg(
+        long,
+        value_name = "URL[,URL...]",
+        value_delimiter = ',',
+        conflicts_with = "redis"
+    )]
     redis_cluster: Vec<String>,
 }
 

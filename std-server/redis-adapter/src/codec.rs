@@ -400,7 +400,11 @@ fn int_to_json(i: &Integer) -> Json {
 
 /// JSON with placeholders to a notepack value, binary as `bin`. Depth is
 /// bounded by `depth` (JSON parsed here is itself depth-limited).
-pub(crate) fn to_msgpack(v: &Json, attachments: &[Bytes], depth: usize) -> Result<Value, MessageError> {
+pub(crate) fn to_msgpack(
+    v: &Json,
+    attachments: &[Bytes],
+    depth: usize,
+) -> Result<Value, MessageError> {
     let depth = depth.checked_sub(1).ok_or(MessageError::TooDeep)?;
     Ok(match v {
         Json::Null => Value::Nil,

@@ -62,7 +62,7 @@ async fn servers(io: &[&oxio_server::socketio::Io], peer: &mut Peer, n: usize) {
 
 #[test]
 fn sharded_dynamic_three_nodes_on_a_cluster() {
-    if !redis_support::ready() {
+    if !redis_support::ready() || !redis_support::cluster::ready() {
         return;
     }
     sio_support::run(async {
@@ -91,10 +91,7 @@ fn sharded_dynamic_three_nodes_on_a_cluster() {
             }
             assert_eq!(cluster.shard_numsub(ch).await, want, "{ch}");
         }
-        assert_eq!(
-            cluster.shard_numsub(&format!("socket.io#/#{a1}#")).await,
-            0
-        );
+        assert_eq!(cluster.shard_numsub(&format!("socket.io#/#{a1}#")).await, 0);
 
         // (1) Broadcasts reach every node: Rust -> all, Node -> all.
         io_a.emit("hello", &("from-a",)).unwrap();
@@ -337,14 +334,15 @@ async fn until_delivered(
 
 #[test]
 fn sharded_static_survives_a_master_failover() {
-    if !redis_support::ready() {
+    if !redis_support::ready() || !redis_support::cluster::ready() {
         return;
     }
     sio_support::run(async {
         let mut cluster = RedisCluster::start().await;
         let a = node("A", &cluster, SubscriptionMode::Static).await;
         let b = node("B", &cluster, SubscriptionMode::Static).await;
-        let mut n = Peer::start_with(&cluster.peer_arg(), json!({"subscriptionMode": "static"})).await;
+        let mut n =
+            Peer::start_with(&cluster.peer_arg(), json!({"subscriptionMode": "static"})).await;
         n.client("a1", &a.url(), &["r1"]).await;
         n.client("b1", &b.url(), &["r1"]).await;
         n.client("n1", &n.url(), &["r1"]).await;
@@ -426,7 +424,7 @@ fn sharded_static_survives_a_master_failover() {
 
 #[test]
 fn sharded_dynamic_private_uses_socket_channels() {
-    if !redis_support::ready() {
+    if !redis_support::ready() || !redis_support::cluster::ready() {
         return;
     }
     sio_support::run(async {

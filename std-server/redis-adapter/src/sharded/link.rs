@@ -4,14 +4,16 @@
 //!   (one `SPUBLISH` pipeline per channel, so per-channel order holds) and
 //!   the pipelines run at once, each on the master of its channel's slot.
 //! - The subscriber: a RESP3 cluster connection whose `SSUBSCRIBE`s the
-//!   `redis` crate routes to each channel's master, tracks, and renews
-//!   after reconnects and slot-map changes. On top of that, a health
-//!   check reads the cluster's masters every interval; when they change
-//!   (a failover) or a node dropped, every channel is subscribed again,
-//!   so delivery resumes without restarting the node.
+//!   `redis` crate routes to each channel's master. A health check reads
+//!   the cluster's masters every interval; when they change (a failover),
+//!   or the cluster does not answer three times in a row, or a subscribe
+//!   fails, the connection is replaced by a fresh one (fresh slot map)
+//!   that subscribes to every channel again, so delivery resumes without
+//!   restarting the node.
 //!
 //! A cluster node that is down only pauses the channels of its slots;
-//! meanwhile publishes to them fail (pub/sub is at-most-once, as in Node).
+//! meanwhile publishes to them fail and are dropped (pub/sub is
+//! at-most-once, as in Node) and the publisher reconnects.
 
 use super::{ShardedConfig, ShardedShared};
 use futures_util::future::join_all;
@@ -90,65 +92,78 @@ pub(crate) async fn run_publisher(
     mut shutdown: watch::Receiver<bool>,
     cfg: ShardedConfig,
 ) {
-    let Some(conn) = connect(&client, &cfg, "publisher", &mut shutdown).await else {
-        return;
-    };
-    let _ = conn_tx.send(Some(conn.clone()));
-    if let Some(s) = shared.upgrade() {
-        s.status.send_modify(|st| st.publisher_up = true);
-    }
-    let mut failing = false;
     loop {
-        let first = tokio::select! {
-            _ = shutdown.changed() => return,
-            m = rx.recv() => match m { Some(m) => m, None => return },
+        let Some(conn) = connect(&client, &cfg, "publisher", &mut shutdown).await else {
+            return;
         };
-        // Group by channel, keeping each channel's order.
-        let mut groups: Vec<(String, redis::Pipeline)> = Vec::new();
-        let mut add = |m: Publish| {
-            let pos = match groups.iter().position(|(c, _)| *c == m.channel) {
-                Some(p) => p,
-                None => {
-                    groups.push((m.channel.clone(), redis::pipe()));
-                    groups.len() - 1
-                }
+        let _ = conn_tx.send(Some(conn.clone()));
+        if let Some(s) = shared.upgrade() {
+            s.status.send_modify(|st| st.publisher_up = true);
+        }
+        loop {
+            let first = tokio::select! {
+                _ = shutdown.changed() => return,
+                m = rx.recv() => match m { Some(m) => m, None => return },
             };
-            if let Some((_, pipe)) = groups.get_mut(pos) {
-                pipe.cmd("SPUBLISH").arg(&m.channel).arg(m.payload).ignore();
-            }
-        };
-        add(first);
-        for _ in 1..MAX_BATCH {
-            match rx.try_recv() {
-                Ok(m) => add(m),
-                Err(_) => break,
+            if let Err((channel, e)) = publish_batch(&conn, first, &mut rx, &cfg).await {
+                // A node down or a stale slot map: a fresh connection reads
+                // the slots again from the nodes that answer.
+                tracing::warn!(%channel, error = %e, "sharded redis adapter: publish failed (cluster node down?); messages dropped, reconnecting the publisher");
+                break;
             }
         }
-        let sends = groups.into_iter().map(|(channel, pipe)| {
-            let mut conn = conn.clone();
-            async move {
-                let r = tokio::time::timeout(cfg.command_timeout, pipe.query_async::<()>(&mut conn))
-                    .await;
-                match r {
-                    Ok(Ok(())) => None,
-                    Ok(Err(e)) => Some((channel, e.to_string())),
-                    Err(_) => Some((channel, "timed out".to_owned())),
-                }
-            }
-        });
-        let errors: Vec<_> = join_all(sends).await.into_iter().flatten().collect();
-        match (errors.first(), failing) {
-            (Some((channel, e)), false) => {
-                tracing::warn!(%channel, error = %e, "sharded redis adapter: publish failed (cluster node down?); messages dropped");
-                failing = true;
-            }
-            (None, true) => {
-                tracing::info!("sharded redis adapter: publishing again");
-                failing = false;
-            }
-            _ => {}
+        let _ = conn_tx.send(None);
+        if let Some(s) = shared.upgrade() {
+            s.status.send_modify(|st| st.publisher_up = false);
+        }
+        if sleep_or_shutdown(cfg.reconnect_min, &mut shutdown).await {
+            return;
         }
     }
+}
+
+/// Publishes `first` and what else is queued (up to a batch): one
+/// pipeline per channel, all at once. The first failure, if any.
+async fn publish_batch(
+    conn: &ClusterConnection,
+    first: Publish,
+    rx: &mut mpsc::Receiver<Publish>,
+    cfg: &ShardedConfig,
+) -> Result<(), (String, String)> {
+    // Group by channel, keeping each channel's order.
+    let mut groups: Vec<(String, redis::Pipeline)> = Vec::new();
+    let mut add = |m: Publish| {
+        let pos = match groups.iter().position(|(c, _)| *c == m.channel) {
+            Some(p) => p,
+            None => {
+                groups.push((m.channel.clone(), redis::pipe()));
+                groups.len() - 1
+            }
+        };
+        if let Some((_, pipe)) = groups.get_mut(pos) {
+            pipe.cmd("SPUBLISH").arg(&m.channel).arg(m.payload).ignore();
+        }
+    };
+    add(first);
+    for _ in 1..MAX_BATCH {
+        match rx.try_recv() {
+            Ok(m) => add(m),
+            Err(_) => break,
+        }
+    }
+    let sends = groups.into_iter().map(|(channel, pipe)| {
+        let mut conn = conn.clone();
+        async move {
+            let r =
+                tokio::time::timeout(cfg.command_timeout, pipe.query_async::<()>(&mut conn)).await;
+            match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err((channel, e.to_string())),
+                Err(_) => Err((channel, "timed out".to_owned())),
+            }
+        }
+    });
+    join_all(sends).await.into_iter().collect()
 }
 
 /// The masters of the cluster (`CLUSTER SHARDS`-free: `CLUSTER SLOTS`
@@ -208,88 +223,114 @@ pub(crate) async fn run_subscriber(
     mut shutdown: watch::Receiver<bool>,
     cfg: ShardedConfig,
 ) {
-    let Some(mut conn) = connect(&client, &cfg, "subscriber", &mut shutdown).await else {
-        return;
-    };
-    if let Some(s) = shared.upgrade() {
-        s.status.send_modify(|st| st.subscriber_up = true);
-    }
-    let mut health = tokio::time::interval(cfg.health_interval);
-    health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut topology: Option<BTreeSet<String>> = None;
-    // Set when a node dropped or a subscription failed: subscribe every
-    // channel again once the cluster answers.
-    let mut renew = false;
     loop {
-        tokio::select! {
-            _ = shutdown.changed() => return,
-            cmd = cmds.recv() => {
-                let Some(cmd) = cmd else { return };
-                let (chans, sub) = match cmd {
-                    SubCmd::Subscribe(c) => (c, true),
-                    SubCmd::Unsubscribe(c) => (c, false),
-                };
-                if chans.is_empty() {
-                    continue;
-                }
-                match each(&conn, &chans, sub, cfg.command_timeout).await {
-                    true => {
-                        if sub {
-                            if let Some(s) = shared.upgrade() {
-                                s.status.send_modify(|st| st.subscribed.extend(chans));
-                            }
+        let Some(mut conn) = connect(&client, &cfg, "subscriber", &mut shutdown).await else {
+            return;
+        };
+        // Every channel, on this connection (a new one after a failover).
+        let Some(s) = shared.upgrade() else { return };
+        let all = s.all_channels();
+        drop(s);
+        if !each(&conn, &all, true, cfg.command_timeout).await {
+            tracing::warn!("sharded redis adapter: cannot subscribe yet; retrying");
+            drop(conn);
+            if sleep_or_shutdown(cfg.reconnect_min, &mut shutdown).await {
+                return;
+            }
+            continue;
+        }
+        if let Some(s) = shared.upgrade() {
+            s.status.send_modify(|st| {
+                st.subscriber_up = true;
+                st.subscribed = all.into_iter().collect();
+            });
+        }
+        let mut topology = masters(&mut conn, cfg.command_timeout).await;
+        let mut health = tokio::time::interval(cfg.health_interval);
+        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failures = 0u32;
+        let mut changed: Option<BTreeSet<String>> = None;
+        loop {
+            let rebuild = tokio::select! {
+                _ = shutdown.changed() => return,
+                cmd = cmds.recv() => {
+                    let Some(cmd) = cmd else { return };
+                    let (chans, sub) = match cmd {
+                        SubCmd::Subscribe(c) => (c, true),
+                        SubCmd::Unsubscribe(c) => (c, false),
+                    };
+                    let ok = chans.is_empty() || each(&conn, &chans, sub, cfg.command_timeout).await;
+                    if !ok {
+                        tracing::warn!(channels = ?chans, "sharded redis adapter: (un)subscribe failed; reconnecting the subscriber");
+                    } else if sub {
+                        if let Some(s) = shared.upgrade() {
+                            s.status.send_modify(|st| st.subscribed.extend(chans));
                         }
                     }
-                    false => {
-                        tracing::warn!(channels = ?chans, "sharded redis adapter: (un)subscribe failed; will retry");
-                        renew = true;
+                    !ok
+                }
+                push = pushes.recv() => {
+                    let Some(push) = push else { return };
+                    let mut data = push.data.into_iter();
+                    match (push.kind, data.next(), data.next()) {
+                        (PushKind::SMessage | PushKind::Message, Some(Value::BulkString(ch)), Some(Value::BulkString(payload))) => {
+                            if let Ok(ch) = std::str::from_utf8(&ch) {
+                                let Some(s) = shared.upgrade() else { return };
+                                s.dispatch(ch, &payload);
+                            }
+                            false
+                        }
+                        // A node that no longer serves a channel's slot (it
+                        // became a replica, or the slot moved) unsubscribes
+                        // us: still wanted means subscribe again elsewhere.
+                        (PushKind::SUnsubscribe, Some(Value::BulkString(ch)), _) => {
+                            let Some(s) = shared.upgrade() else { return };
+                            let wanted = std::str::from_utf8(&ch).is_ok_and(|ch| s.all_channels().iter().any(|c| c == ch));
+                            if wanted {
+                                tracing::info!(channel = %String::from_utf8_lossy(&ch), "sharded redis adapter: unsubscribed by the cluster; subscribing again");
+                            }
+                            wanted
+                        }
+                        _ => false,
                     }
                 }
-            }
-            push = pushes.recv() => {
-                let Some(push) = push else { return };
-                match push.kind {
-                    PushKind::SMessage | PushKind::Message => {
-                        let mut data = push.data.into_iter();
-                        let (Some(ch), Some(payload)) = (data.next(), data.next()) else { continue };
-                        let (Value::BulkString(ch), Value::BulkString(payload)) = (ch, payload) else { continue };
-                        let Ok(ch) = std::str::from_utf8(&ch) else { continue };
-                        let Some(s) = shared.upgrade() else { return };
-                        s.dispatch(ch, &payload);
-                    }
-                    PushKind::Disconnection => {
-                        tracing::debug!("sharded redis adapter: a cluster node dropped the subscriber");
-                        renew = true;
-                    }
-                    // The server moved a channel away (slot migration or
-                    // failover): subscribe again where it lives now.
-                    PushKind::SUnsubscribe => renew = true,
-                    _ => {}
-                }
-            }
-            _ = health.tick() => {
-                let now = masters(&mut conn, cfg.command_timeout).await;
-                let changed = match (&now, &topology) {
-                    (Some(n), Some(t)) => n != t,
-                    (Some(_), None) => false,
-                    (None, _) => { renew = true; false }
-                };
-                if changed {
-                    tracing::info!("sharded redis adapter: cluster masters changed; subscribing again");
-                }
-                if now.is_some() {
-                    topology = now;
-                }
-                if (renew || changed) && topology.is_some() {
-                    let Some(s) = shared.upgrade() else { return };
-                    let all = s.all_channels();
-                    drop(s);
-                    renew = !each(&conn, &all, true, cfg.command_timeout).await;
-                    if !renew {
-                        tracing::debug!(n = all.len(), "sharded redis adapter: channels subscribed again");
+                _ = health.tick() => {
+                    match masters(&mut conn, cfg.command_timeout).await {
+                        // A new set of masters, seen twice in a row (a node
+                        // that just restarted may briefly claim old slots).
+                        Some(now) if topology.as_ref().is_some_and(|t| *t != now) => {
+                            if changed.as_ref() == Some(&now) {
+                                tracing::info!(was = ?topology, now = ?now, "sharded redis adapter: cluster masters changed; subscribing again");
+                                true
+                            } else {
+                                changed = Some(now);
+                                false
+                            }
+                        }
+                        Some(now) => {
+                            topology = Some(now);
+                            changed = None;
+                            failures = 0;
+                            false
+                        }
+                        None => {
+                            failures += 1;
+                            failures >= 3
+                        }
                     }
                 }
+            };
+            if rebuild {
+                break;
             }
         }
+        if let Some(s) = shared.upgrade() {
+            s.status.send_modify(|st| {
+                st.subscriber_up = false;
+                st.subscribed.clear();
+            });
+        }
+        // Closes this connection's subscriptions before the next one's.
+        drop(conn);
     }
 }

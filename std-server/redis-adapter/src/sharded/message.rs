@@ -185,8 +185,8 @@ mod tests {
         let m = decode(&bytes, &limits()).unwrap();
         assert_eq!((m.uid.as_str(), m.nsp.as_str()), ("u1", "/"));
         assert_eq!(m.kind, MessageType::SocketsJoin);
-        assert_eq!(m.data.rooms("rooms"), vec!["b".into()]);
-        assert_eq!(m.data.opts().rooms, vec!["a".into()]);
+        assert_eq!(m.data.rooms("rooms"), vec![oxio_adapter::Room::from("b")]);
+        assert_eq!(m.data.opts().rooms, vec![oxio_adapter::Room::from("a")]);
     }
 
     #[test]

@@ -323,7 +323,10 @@ impl ShardedShared {
                 return;
             }
         }
-        tracing::trace!(channel, "sharded redis adapter: message on an unknown channel");
+        tracing::trace!(
+            channel,
+            "sharded redis adapter: message on an unknown channel"
+        );
     }
 }
 
@@ -497,7 +500,14 @@ impl ShardedRedisAdapter {
     /// Publishes a cluster message on `channel`.
     fn send(&self, channel: String, kind: MessageType, data: Json, attachments: &[bytes::Bytes]) {
         let shared = self.shared();
-        match message::encode(&shared.uid, self.ns_name(), kind, data, attachments, self.depth()) {
+        match message::encode(
+            &shared.uid,
+            self.ns_name(),
+            kind,
+            data,
+            attachments,
+            self.depth(),
+        ) {
             Ok(bytes) => shared.publish(channel, bytes),
             Err(e) => tracing::warn!(error = %e, ?kind, "sharded redis adapter: message not sent"),
         }
@@ -538,8 +548,8 @@ impl ShardedRedisAdapter {
                     .iter()
                     .any(|r| r == room)
             };
-            let want = index.has_room(room)
-                && (mode == SubscriptionMode::DynamicPrivate || !private());
+            let want =
+                index.has_room(room) && (mode == SubscriptionMode::DynamicPrivate || !private());
             if want && subs.insert(room.clone()) {
                 add.push(self.room_channel(room));
             } else if !want && subs.remove(room) {
@@ -593,10 +603,14 @@ impl ShardedRedisAdapter {
                             Ok(out) => {
                                 let _ = self.local.broadcast(&out, &d.opts());
                             }
-                            Err(e) => tracing::debug!(error = %e, "sharded redis adapter: broadcast ignored"),
+                            Err(e) => {
+                                tracing::debug!(error = %e, "sharded redis adapter: broadcast ignored")
+                            }
                         }
                     }
-                    Err(e) => tracing::debug!(error = %e, "sharded redis adapter: broadcast ignored"),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "sharded redis adapter: broadcast ignored")
+                    }
                 },
             },
             MessageType::SocketsJoin => {
@@ -670,7 +684,9 @@ impl ShardedRedisAdapter {
             Some(ev) => {
                 self.local.namespace().server_side_event(ev);
             }
-            None => tracing::debug!("sharded redis adapter: server-side emit without an event name"),
+            None => {
+                tracing::debug!("sharded redis adapter: server-side emit without an event name")
+            }
         }
     }
 
@@ -722,7 +738,9 @@ impl ShardedRedisAdapter {
                                 json!({ "requestId": request_id, "packet": arg }),
                                 &att,
                             ),
-                            Err(e) => tracing::debug!(error = %e, "sharded redis adapter: ack not forwarded"),
+                            Err(e) => {
+                                tracing::debug!(error = %e, "sharded redis adapter: ack not forwarded")
+                            }
                         }
                     }
                     Ok(Some(_)) => {}
@@ -824,13 +842,16 @@ impl ShardedRedisAdapter {
     async fn count_servers(&self) -> Result<usize, AdapterError> {
         let conn = self.shared().conn.borrow().clone();
         let Some(mut conn) = conn else {
-            return Err(AdapterError::Unavailable("Redis Cluster is not connected".into()));
+            return Err(AdapterError::Unavailable(
+                "Redis Cluster is not connected".into(),
+            ));
         };
         let mut cmd = redis::cmd("PUBSUB");
         cmd.arg("SHARDNUMSUB").arg(&self.main);
         let timeout = self.cfg().command_timeout;
         let all = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllNodes, None));
-        if let Ok(Ok(v)) = tokio::time::timeout(timeout, conn.route_command(cmd.clone(), all)).await {
+        if let Ok(Ok(v)) = tokio::time::timeout(timeout, conn.route_command(cmd.clone(), all)).await
+        {
             return Ok(numsub(&v));
         }
         let master = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_key(
@@ -840,7 +861,9 @@ impl ShardedRedisAdapter {
         match tokio::time::timeout(timeout, conn.route_command(cmd, master)).await {
             Ok(Ok(v)) => Ok(numsub(&v)),
             Ok(Err(e)) => Err(AdapterError::Transport(Cause::new(e))),
-            Err(_) => Err(AdapterError::Unavailable("PUBSUB SHARDNUMSUB timed out".into())),
+            Err(_) => Err(AdapterError::Unavailable(
+                "PUBSUB SHARDNUMSUB timed out".into(),
+            )),
         }
     }
 
@@ -918,7 +941,9 @@ impl Adapter for ShardedRedisAdapter {
                     message::broadcast_data(&p, opts, None),
                     &p.attachments,
                 ),
-                Err(e) => tracing::warn!(error = %e, "sharded redis adapter: broadcast not forwarded"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "sharded redis adapter: broadcast not forwarded")
+                }
             }
         }
         self.local.broadcast(packet, opts)
@@ -992,7 +1017,14 @@ impl Adapter for ShardedRedisAdapter {
             let timeout = opts.flags.timeout.unwrap_or(this.cfg().requests_timeout);
             let data = json!({ "opts": codec::opts_to_json(&opts, true) });
             let (answers, timed_out) = this
-                .gather(MessageType::FetchSockets, data, &[], n - 1, timeout, Pending::Fetch)
+                .gather(
+                    MessageType::FetchSockets,
+                    data,
+                    &[],
+                    n - 1,
+                    timeout,
+                    Pending::Fetch,
+                )
                 .await;
             if timed_out {
                 return Err(AdapterError::Unavailable(format!(
@@ -1026,7 +1058,12 @@ impl Adapter for ShardedRedisAdapter {
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) -> Result<(), AdapterError> {
         if !opts.flags.local {
-            self.membership(MessageType::DisconnectSockets, opts, "close", Json::Bool(close));
+            self.membership(
+                MessageType::DisconnectSockets,
+                opts,
+                "close",
+                Json::Bool(close),
+            );
         }
         self.local.disconnect_sockets(opts, close)
     }
@@ -1098,7 +1135,12 @@ impl Adapter for ShardedRedisAdapter {
             map.remove(&name);
             drop(map);
             let mut chans = vec![self.main.clone(), self.response.clone()];
-            chans.extend(self.room_subs.locked().drain().map(|r| self.room_channel(&r)));
+            chans.extend(
+                self.room_subs
+                    .locked()
+                    .drain()
+                    .map(|r| self.room_channel(&r)),
+            );
             shared.status.send_modify(|st| {
                 for c in &chans {
                     st.subscribed.remove(c);

@@ -4,10 +4,36 @@
 //! `redis-cli --cluster create --cluster-replicas 1`: three masters with
 //! one replica each. Everything is killed and removed on drop.
 
-use super::free_port;
+use super::{free_port, missing};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
+
+/// Whether redis-server is 7.0 or newer (sharded pub/sub) and redis-cli
+/// is there (skip/fail rule, as [`super::ready`]).
+pub fn ready() -> bool {
+    let version = std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let major: u32 = version
+        .split("v=")
+        .nth(1)
+        .and_then(|v| v.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < 7 {
+        return missing("redis-server >= 7.0 (sharded pub/sub)");
+    }
+    let cli = std::process::Command::new("redis-cli")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    cli || missing("redis-cli (Debian package redis-tools)")
+}
 
 pub struct ClusterNode {
     pub port: u16,
@@ -176,7 +202,10 @@ impl RedisCluster {
             .unwrap();
         for (i, n) in self.nodes.iter().enumerate().filter(|(_, n)| n.alive()) {
             let slots = n.cli(&["cluster", "nodes"]).await;
-            for line in slots.lines().filter(|l| l.contains("myself") && l.contains("master")) {
+            for line in slots
+                .lines()
+                .filter(|l| l.contains("myself") && l.contains("master"))
+            {
                 for range in line.split_whitespace().skip(8) {
                     let (lo, hi) = range.split_once('-').unwrap_or((range, range));
                     if let (Ok(lo), Ok(hi)) = (lo.parse::<u16>(), hi.parse::<u16>()) {
