@@ -45,6 +45,19 @@ async fn node(
     RustNode::with_factory(name, adapter, sio_support::sio_config()).await
 }
 
+/// Waits (up to 10 s) until sharded `channel` has `want` subscribers.
+async fn numsub_is(cluster: &RedisCluster, channel: &str, want: usize) {
+    let mut got = 0;
+    for _ in 0..100 {
+        got = cluster.shard_numsub(channel).await;
+        if got == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{channel} has {got} subscribers, not {want}");
+}
+
 /// Waits until every node counts `n` servers.
 async fn servers(io: &[&oxio_server::socketio::Io], peer: &mut Peer, n: usize) {
     for _ in 0..100 {
@@ -83,13 +96,7 @@ fn sharded_dynamic_three_nodes_on_a_cluster() {
         let r1 = "socket.io#/#r1#";
         let r2 = "socket.io#/#r2#";
         for (ch, want) in [(r1, 2), (r2, 2)] {
-            for _ in 0..50 {
-                if cluster.shard_numsub(ch).await == want {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            assert_eq!(cluster.shard_numsub(ch).await, want, "{ch}");
+            numsub_is(&cluster, ch, want).await;
         }
         assert_eq!(cluster.shard_numsub(&format!("socket.io#/#{a1}#")).await, 0);
 
@@ -215,23 +222,11 @@ fn sharded_dynamic_three_nodes_on_a_cluster() {
         assert_eq!(ids, want);
         // Remote join from Rust: the Node node subscribes to the new room.
         remote_n2.join("r9").unwrap();
-        for _ in 0..50 {
-            if cluster.shard_numsub("socket.io#/#r9#").await == 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(cluster.shard_numsub("socket.io#/#r9#").await, 1);
+        numsub_is(&cluster, "socket.io#/#r9#", 1).await;
         io_b.to("r9").emit("r9", &("in",)).unwrap();
         n.got("n2", "r9", json!(["in"])).await;
         remote_n2.leave("r9").unwrap();
-        for _ in 0..50 {
-            if cluster.shard_numsub("socket.io#/#r9#").await == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(cluster.shard_numsub("socket.io#/#r9#").await, 0);
+        numsub_is(&cluster, "socket.io#/#r9#", 0).await;
 
         // fetchSockets from Node sees the Rust sockets and their data.
         let from_node = n.cmd(json!({"cmd": "fetchSockets"})).await;
@@ -251,13 +246,7 @@ fn sharded_dynamic_three_nodes_on_a_cluster() {
         // the room's channel and gets the Node node's broadcast to it.
         n.cmd(json!({"cmd": "remote", "id": a1, "join": "rj"}))
             .await;
-        for _ in 0..50 {
-            if cluster.shard_numsub("socket.io#/#rj#").await == 1 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(cluster.shard_numsub("socket.io#/#rj#").await, 1);
+        numsub_is(&cluster, "socket.io#/#rj#", 1).await;
         n.cmd(json!({"cmd": "emit", "to": "rj", "event": "rj", "args": [1]}))
             .await;
         n.got("a1", "rj", json!([1])).await;
@@ -440,13 +429,7 @@ fn sharded_dynamic_private_uses_socket_channels() {
         let n1 = n.client("n1", &n.url(), &[]).await;
         let io_a = a.server.io.clone();
         for ch in [format!("socket.io#/#{a1}#"), format!("socket.io#/#{n1}#")] {
-            for _ in 0..50 {
-                if cluster.shard_numsub(&ch).await == 1 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            assert_eq!(cluster.shard_numsub(&ch).await, 1, "{ch}");
+            numsub_is(&cluster, &ch, 1).await;
         }
         io_a.to(n1.as_str()).emit("direct", &("a->n1",)).unwrap();
         n.got("n1", "direct", json!(["a->n1"])).await;
@@ -456,13 +439,7 @@ fn sharded_dynamic_private_uses_socket_channels() {
         // Its channel goes when the socket does.
         n.cmd(json!({"cmd": "client_close", "client": "a1"})).await;
         let ch = format!("socket.io#/#{a1}#");
-        for _ in 0..50 {
-            if cluster.shard_numsub(&ch).await == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(cluster.shard_numsub(&ch).await, 0);
+        numsub_is(&cluster, &ch, 0).await;
 
         n.stop().await;
         a.server.stop().await;
