@@ -13,7 +13,7 @@
 //!   any node (the Node node is checked before the failover only: its
 //!   node-redis 4.7 cluster client does not move its sharded subscription);
 //! - `dynamic-private`: broadcasts to a socket id travel on that socket's
-//!   own channel.
+//!   own channel; malformed messages are ignored.
 //!
 //! Needs redis-server ≥ 7, redis-cli, node and
 //! `npm ci --prefix std-server/redis-adapter/tests/redis_js` (skip notice
@@ -430,6 +430,24 @@ fn sharded_dynamic_private_uses_socket_channels() {
         let io_a = a.server.io.clone();
         for ch in [format!("socket.io#/#{a1}#"), format!("socket.io#/#{n1}#")] {
             numsub_is(&cluster, &ch, 1).await;
+        }
+        // Malformed or unknown messages are ignored (on channels only node
+        // A listens to: the Node adapter would crash on some of them).
+        let own = format!("socket.io#/#{a1}#");
+        let response = format!("socket.io#/#{}#", a.adapter.uid());
+        for ch in [&own, &response] {
+            let m = cluster.master_of(ch).await;
+            for junk in [
+                "{\"uid\":1",
+                "\u{c1}\u{c1}",
+                r#"{"uid":"x","nsp":"/","type":99}"#,
+                r#"{"uid":"x","nsp":"/","type":3,"data":{"packet":{"type":2,"data":[1]},"opts":{}}}"#,
+                r#"{"uid":"x","nsp":"/","type":3,"data":7}"#,
+                r#"{"uid":"x","nsp":"/","type":12,"data":{"requestId":"nope","packet":1}}"#,
+            ] {
+                let out = cluster.nodes[m].cli(&["spublish", ch, junk]).await;
+                assert_eq!(out.trim(), "1", "{ch} {junk}");
+            }
         }
         io_a.to(n1.as_str()).emit("direct", &("a->n1",)).unwrap();
         n.got("n1", "direct", json!(["a->n1"])).await;
