@@ -16,8 +16,9 @@
 #                      order given (default: oxio socketioxide node, plus
 #                      oxio-baseline when OXIO_BASELINE_BIN is set)
 #   --scenarios "LIST" subset of: connect echo broadcast idle cluster-broadcast
-#                      (default: all; cluster-broadcast is skipped with a notice
-#                      when redis-server is missing, unless named here)
+#                      sharded-broadcast (default: all but sharded-broadcast;
+#                      cluster-broadcast is skipped with a notice when
+#                      redis-server is missing, unless named here)
 #   --no-build         use the binaries already built
 #   --no-report        only collect the JSON files
 #   --out DIR          where the JSON files go (default benches/results/load)
@@ -45,6 +46,15 @@
 # the receivers alternating over A and B (oxio-load broadcast --url A --url B).
 # oxio, oxio-baseline and node only (the socketioxide peer has no Redis adapter); server CPU
 # and memory are not sampled (two processes).
+#
+# sharded-broadcast (only when named): the same on a Redis Cluster of six
+# redis-server processes (three masters, one replica each, cluster-enabled,
+# joined by redis-cli --cluster create, in a temporary folder, stopped and
+# removed at the end) with the sharded adapter (oxio-bench-server
+# --redis-cluster, or Node's createShardedAdapter over node-redis 4.7
+# createCluster), default subscription mode (dynamic). Needs Redis >= 7.
+# Its results stay out of the generated report (which would take them for
+# cluster-broadcast rows): see benches/RESULTS.md, "Issue 15".
 #
 # Needs: cargo, node + npm (the socket.io install: npm ci --prefix benches/peers/node);
 # redis-server for cluster-broadcast (apt-get install -y redis-server).
@@ -166,6 +176,7 @@ esac
 
 # ---- servers ---------------------------------------------------------------
 SERVER_PID="" SERVER_PIDS=() REDIS_PID="" REDIS_URL=""
+CLUSTER_PIDS=() CLUSTER_URLS="" CLUSTER_DIR=""
 stop_pid() {
     local pid=$1
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -180,7 +191,14 @@ stop_server() {
     for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
     SERVER_PID="" SERVER_PIDS=()
 }
-stop_all() { stop_server; stop_pid "$REDIS_PID"; REDIS_PID=""; }
+stop_cluster() {
+    local pid
+    for pid in "${CLUSTER_PIDS[@]}"; do stop_pid "$pid"; done
+    CLUSTER_PIDS=() CLUSTER_URLS=""
+    [ -n "$CLUSTER_DIR" ] && rm -rf "$CLUSTER_DIR"
+    CLUSTER_DIR=""
+}
+stop_all() { stop_server; stop_pid "$REDIS_PID"; REDIS_PID=""; stop_cluster; }
 trap stop_all EXIT
 trap 'stop_all; exit 130' INT TERM
 
@@ -210,12 +228,53 @@ PIN_SERVER=() PIN_LOAD=()
 [ -n "${SERVER_CPUS:-}" ] && PIN_SERVER=(taskset -c "$SERVER_CPUS")
 [ -n "${LOAD_CPUS:-}" ] && PIN_LOAD=(taskset -c "$LOAD_CPUS")
 
-# start_server NAME PORT LOGFILE [REDIS_URL]: starts it in the background
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_redis_cluster: six throw-away cluster-enabled redis-servers (no
+# persistence) joined as three masters with one replica each.
+start_redis_cluster() {
+    [ -n "$CLUSTER_URLS" ] && return 0
+    local i port bus addrs=() urls=()
+    CLUSTER_DIR=$(mktemp -d /tmp/oxio-bench-cluster.XXXXXX)
+    for i in 1 2 3 4 5 6; do
+        port=$(free_port); bus=$(free_port)
+        mkdir -p "$CLUSTER_DIR/n$i"
+        (cd "$CLUSTER_DIR/n$i" && exec redis-server --port "$port" --cluster-port "$bus" \
+            --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file nodes.conf \
+            --cluster-node-timeout 1000 --save "" --appendonly no >"$LOGS/redis-cluster-$i.log" 2>&1) &
+        CLUSTER_PIDS+=($!)
+        addrs+=("127.0.0.1:$port"); urls+=("redis://127.0.0.1:$port")
+        for _ in $(seq 100); do
+            redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+            sleep 0.1
+        done
+    done
+    redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >"$LOGS/redis-cluster-create.log" 2>&1 \
+        || { echo "compare.sh: redis-cli --cluster create failed (log: $LOGS/redis-cluster-create.log)" >&2; exit 1; }
+    for _ in $(seq 200); do
+        local ok=1 a
+        for a in "${addrs[@]}"; do
+            redis-cli -p "${a#*:}" cluster info 2>/dev/null | grep -q 'cluster_state:ok' || { ok=0; break; }
+        done
+        [ "$ok" = 1 ] && break
+        sleep 0.1
+    done
+    CLUSTER_URLS=$(IFS=,; echo "${urls[*]}")
+    log "Redis Cluster on ${addrs[*]} ($(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'))"
+}
+
+# start_server NAME PORT LOGFILE [REDIS_URL | cluster:URL,URL...]: starts it in the background
 # (with the Redis adapter when REDIS_URL is given), waits for "listening on".
 start_server() {
     local name=$1 port=$2 logf=$3 redis=${4:-}
     local r=()
-    [ -n "$redis" ] && r=(--redis "$redis")
+    case "$redis" in
+        "") ;;
+        cluster:*) r=(--redis-cluster "${redis#cluster:}") ;;
+        *) r=(--redis "$redis") ;;
+    esac
     case "$name" in
         oxio) "${PIN_SERVER[@]}" "$OXIO_TARGET/release/oxio-bench-server" --port "$port" "${r[@]}" >"$logf" 2>&1 & ;;
         oxio-baseline) "${PIN_SERVER[@]}" "$OXIO_BASELINE_BIN" --port "$port" "${r[@]}" >"$logf" 2>&1 & ;;
@@ -257,19 +316,26 @@ run() {
     sleep 1
 }
 
-# run_cluster NAME N [oxio-load options...]: two nodes on one Redis.
+# run_cluster SCENARIO NAME N [oxio-load options...]: two nodes on one
+# Redis (cluster-broadcast) or on a Redis Cluster (sharded-broadcast).
 run_cluster() {
-    local name=$1 n=$2; shift 2
-    local tag="cluster-broadcast-$n-$name"
+    local scenario=$1 name=$2 n=$3; shift 3
+    local tag="$scenario-$n-$name" via
     rm -f "$OUT/$tag.json" "$LOGS/$tag".*.log
-    start_redis
+    if [ "$scenario" = sharded-broadcast ]; then
+        start_redis_cluster
+        via="cluster:$CLUSTER_URLS"
+    else
+        start_redis
+        via=$REDIS_URL
+    fi
     local pa=$((PORT + 1)) pb=$((PORT + 2))
     PORT=$pb
-    start_server "$name" "$pa" "$LOGS/$tag.server-a.log" "$REDIS_URL"
-    start_server "$name" "$pb" "$LOGS/$tag.server-b.log" "$REDIS_URL"
+    start_server "$name" "$pa" "$LOGS/$tag.server-a.log" "$via"
+    start_server "$name" "$pb" "$LOGS/$tag.server-b.log" "$via"
     local extra=()
     [ "$n" -ge 5000 ] && extra+=(--source-ips 8)
-    log "cluster-broadcast, $n receivers, two $name nodes (ports $pa, $pb; $REDIS_URL)"
+    log "$scenario, $n receivers, two $name nodes (ports $pa, $pb; $via)"
     if ! "${PIN_LOAD[@]}" "$LOAD" broadcast --url "http://127.0.0.1:$pa" --url "http://127.0.0.1:$pb" \
         -n "$n" --label "$(label_of "$name")" --json "$OUT/$tag.json" "${extra[@]}" "$@" 2>&1 | tee "$LOGS/$tag.load.log"; then
         echo "compare.sh: oxio-load failed for $tag (continuing)" >&2
@@ -280,11 +346,11 @@ run_cluster() {
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for scenario in $SCENARIOS; do
-    if [ "$scenario" = cluster-broadcast ]; then
+    if [ "$scenario" = cluster-broadcast ] || [ "$scenario" = sharded-broadcast ]; then
         for n in $CLUSTER_N; do
             for name in $SERVERS; do
                 [ "$name" = socketioxide ] && continue
-                run_cluster "$name" "$n" "${FLOW[@]}" "${BCAST_OPTS[@]}"
+                run_cluster "$scenario" "$name" "$n" "${FLOW[@]}" "${BCAST_OPTS[@]}"
             done
         done
         continue
@@ -329,6 +395,6 @@ EOF
 if [ "$REPORT" = 1 ]; then
     log "report → $MARKDOWN, $PLOTS/load_*.svg"
     "$LOAD" report --meta "$OUT/meta.json" --markdown "$MARKDOWN" \
-        --plots "$PLOTS" --plots-link "$PLOTS_LINK" "$OUT"/*-*.json
+        --plots "$PLOTS" --plots-link "$PLOTS_LINK" $(ls "$OUT"/*-*.json | grep -v '/sharded-broadcast-')
 fi
 log "done in ${ELAPSED} s; results in $OUT"

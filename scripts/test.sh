@@ -189,6 +189,8 @@ apt_program() {
 install_test_programs() {
     apt_program /usr/bin/chromium chromium
     apt_program redis-server redis-server
+    # redis-cli builds the Redis Cluster of the sharded adapter's test.
+    apt_program redis-cli redis-tools
     # nginx lives in /usr/sbin, which is not on every PATH.
     if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
         echo "installing nginx"

@@ -6,13 +6,16 @@
 // (any number of arguments is passed through; oxio-load sends one).
 // Defaults otherwise (pingInterval 25 s, pingTimeout 20 s, maxHttpBufferSize 1e6).
 //
-// Usage: node server.js [PORT] [--redis URL]
+// Usage: node server.js [PORT] [--redis URL | --redis-cluster URL[,URL...]]
 //   PORT: or env PORT; default 3000; 0 = any free port.
 //   --redis URL: @socket.io/redis-adapter 8.3 on this Redis (node-redis 4.7
 //   clients), so several nodes serve one io.emit (compare.sh's
 //   cluster-broadcast); connects before listening.
 //   --recovery MS: connectionStateRecovery with maxDisconnectionDuration MS
 //   (the cost of recovery, benches/RESULTS.md, issue 12).
+//   --redis-cluster URL[,URL...]: createShardedAdapter (default options) on
+//   this Redis Cluster (node-redis 4.7 createCluster; compare.sh's
+//   sharded-broadcast).
 // Prints "listening on <port>" once ready.
 "use strict";
 
@@ -35,6 +38,16 @@ const recoveryAt = args.indexOf("--recovery");
 if (recoveryAt >= 0) {
   recoveryMs = Number(args[recoveryAt + 1]);
   args.splice(recoveryAt, 2);
+}
+let clusterUrls = null;
+const clusterAt = args.indexOf("--redis-cluster");
+if (clusterAt >= 0) {
+  clusterUrls = (args[clusterAt + 1] || "").split(",").filter(Boolean);
+  if (clusterUrls.length === 0) {
+    console.error("server.js: --redis-cluster needs URLs");
+    process.exit(2);
+  }
+  args.splice(clusterAt, 2);
 }
 const port = Number(args[0] ?? process.env.PORT ?? 3000);
 const httpServer = http.createServer();
@@ -65,6 +78,18 @@ async function start() {
     }
     await Promise.all([pub.connect(), sub.connect()]);
     io.adapter(createAdapter(pub, sub));
+  }
+  if (clusterUrls) {
+    const { createCluster } = require("redis");
+    const { createShardedAdapter } = require("@socket.io/redis-adapter");
+    const pub = createCluster({ rootNodes: clusterUrls.map((url) => ({ url })) });
+    const sub = pub.duplicate();
+    for (const c of [pub, sub]) {
+      c.on("error", (e) => console.error("redis:", e.message));
+      redisClients.push(c);
+    }
+    await Promise.all([pub.connect(), sub.connect()]);
+    io.adapter(createShardedAdapter(pub, sub));
   }
   httpServer.listen(port, "127.0.0.1", () => {
     console.log(`listening on ${httpServer.address().port}`);

@@ -11,7 +11,9 @@
 //! page: only `/socket.io/`. Listen backlog 511 (Node's). Prints `listening on <port>` once ready and
 //! stops on Ctrl-C or SIGTERM. With `--redis URL`, broadcasts go through the
 //! Redis adapter (`std-server/redis-adapter/README.md`), so several nodes on one Redis serve
-//! one `io.emit` (compare.sh's `cluster-broadcast`). With `--recovery SECS`
+//! one `io.emit` (compare.sh's `cluster-broadcast`). With `--redis-cluster
+//! URL[,URL...]`, through the sharded adapter on a Redis Cluster
+//! (`sharded-broadcast`). With `--recovery SECS`
 //! (the cost of connection state recovery, benches/RESULTS.md, issue 12)
 //! `echo` is answered as Node's `socket.emit` does it (arguments parsed and
 //! re-encoded, through the adapter when recovery is on, so each answer is
@@ -20,7 +22,8 @@
 //! recovery off (the baseline).
 //!
 //! ```text
-//! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379] [--recovery SECS]
+//! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379]
+//!                   [--redis-cluster redis://127.0.0.1:7000,...] [--recovery SECS]
 //! ```
 #![forbid(unsafe_code)]
 
@@ -56,6 +59,16 @@ struct Cli {
     /// max disconnection duration, 0 leaves it off.
     #[arg(long, value_name = "SECS")]
     recovery: Option<u64>,
+    /// Share broadcasts through a Redis Cluster with sharded pub/sub (the
+    /// sharded adapter, as Node's createShardedAdapter, default options);
+    /// waits for the cluster before printing `listening on`.
+    #[arg(
+        long,
+        value_name = "URL[,URL...]",
+        value_delimiter = ',',
+        conflicts_with = "redis"
+    )]
+    redis_cluster: Vec<String>,
 }
 
 /// `echo-response` carrying the event's arguments as they arrived (raw JSON
@@ -135,6 +148,13 @@ async fn run(cli: Cli) -> std::io::Result<()> {
             max_disconnection_duration: std::time::Duration::from_secs(secs),
             ..Default::default()
         });
+    }
+    if !cli.redis_cluster.is_empty() {
+        let adapter = oxio_redis_adapter::ShardedRedisAdapter::builder(cli.redis_cluster.clone())
+            .connect()
+            .await
+            .map_err(|e| std::io::Error::other(format!("sharded Redis adapter: {e}")))?;
+        sio = sio.with_adapter(adapter);
     }
     let sio = sio.build();
     let io = sio.io();

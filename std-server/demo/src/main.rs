@@ -139,6 +139,30 @@ struct Cli {
     #[arg(long = "redis-streams", env = "OXIO_REDIS_STREAMS", value_name = "URL")]
     redis_streams: Option<String>,
 
+    /// Share broadcasts, rooms and acks through a Redis Cluster with
+    /// sharded pub/sub (Redis >= 7; Node's `createShardedAdapter`): some of
+    /// its nodes, comma-separated, e.g.
+    /// redis://127.0.0.1:7000,redis://127.0.0.1:7001. --redis-key is the
+    /// channel prefix.
+    #[arg(
+        long = "redis-cluster",
+        env = "REDIS_CLUSTER_URLS",
+        value_name = "URL[,URL...]",
+        value_delimiter = ',',
+        conflicts_with_all = ["redis", "redis_streams"]
+    )]
+    redis_cluster: Vec<String>,
+
+    /// With --redis-cluster: static, dynamic or dynamic-private (Node's
+    /// `subscriptionMode`).
+    #[arg(
+        long,
+        env = "OXIO_REDIS_SUBSCRIPTION_MODE",
+        value_name = "MODE",
+        default_value = "dynamic"
+    )]
+    redis_subscription_mode: oxio_redis_adapter::SubscriptionMode,
+
     /// The Redis channel prefix (Node's `key` option).
     #[arg(
         long,
@@ -611,6 +635,21 @@ async fn run(cli: Cli) -> Result<(), StartError> {
         } else {
             tracing::warn!(
                 "Redis not reachable yet: serving local clients, retrying in the background"
+            );
+        }
+        config.adapter = Some(demo::DemoAdapter(std::sync::Arc::new(factory)));
+    }
+    if !cli.redis_cluster.is_empty() {
+        let factory = oxio_redis_adapter::ShardedRedisAdapter::builder(cli.redis_cluster.clone())
+            .channel_prefix(cli.redis_key.as_str())
+            .subscription_mode(cli.redis_subscription_mode)
+            .build()
+            .map_err(StartError::Redis)?;
+        if factory.ready(Duration::from_secs(3)).await {
+            tracing::info!(node = factory.uid(), "sharded Redis adapter connected");
+        } else {
+            tracing::warn!(
+                "Redis Cluster not reachable yet: serving local clients, retrying in the background"
             );
         }
         config.adapter = Some(demo::DemoAdapter(std::sync::Arc::new(factory)));

@@ -10,11 +10,12 @@
 
 use bytes::Bytes;
 use oxio_adapter::wire::{
-    check_len, json_to_msgpack as to_msgpack, msgpack_to_json as to_json, opts_from_json,
-    opts_to_json, parse_json, read_msgpack, room_list, wire_packet_from_json, write_msgpack,
+    check_len, msgpack_to_json as to_json, opts_from_json, read_msgpack, room_list,
+    wire_packet_from_json,
 };
 pub(crate) use oxio_adapter::wire::{
-    inline_buffers, packet_from_outgoing, MessageError, MsgLimits, WirePacket,
+    inline_buffers, json_to_msgpack as to_msgpack, opts_to_json, packet_from_outgoing, parse_json,
+    write_msgpack, MessageError, MsgLimits, WirePacket,
 };
 use oxio_adapter::{BroadcastOptions, Cause, Payload, Room};
 use rmpv::Value;

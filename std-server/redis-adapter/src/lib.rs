@@ -40,8 +40,13 @@
 
 mod codec;
 mod link;
+mod sharded;
 
 pub use oxio_adapter::wire::MessageError;
+pub use sharded::{
+    ShardedAdapterBuilder, ShardedAdapterFactory, ShardedRedisAdapter, SubscriptionMode,
+    UnknownSubscriptionMode,
+};
 
 use crate::codec::{Envelope, MsgLimits, RequestType, WirePacket};
 use crate::link::{Shared, Status, SubCmd};
@@ -234,7 +239,7 @@ impl RedisAdapterBuilder {
     }
 }
 
-fn random_id(n: usize) -> String {
+pub(crate) fn random_id(n: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut bytes = vec![0u8; n];
     if getrandom::fill(&mut bytes).is_err() {
@@ -444,12 +449,28 @@ pub(crate) fn dispatch(shared: &Shared, channel: &str, payload: &[u8]) {
 }
 
 /// A local socket as a REMOTE_FETCH answer shows it.
-fn socket_json(s: RemoteSocketData) -> Json {
+pub(crate) fn socket_json(s: RemoteSocketData) -> Json {
     json!({
         "id": s.id.as_str(),
         "handshake": s.handshake,
         "rooms": s.rooms.iter().map(|r| Json::from(&**r)).collect::<Vec<_>>(),
         "data": s.data,
+    })
+}
+
+/// A socket of a fetch-sockets answer (`{id, handshake, rooms, data}`).
+pub(crate) fn remote_socket(s: &Json) -> Option<RemoteSocketData> {
+    let id = s.get("id")?.as_str()?;
+    let rooms = s
+        .get("rooms")
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(Json::as_str).map(Room::from).collect())
+        .unwrap_or_default();
+    Some(RemoteSocketData {
+        id: Sid::from(id),
+        rooms,
+        handshake: s.get("handshake").cloned().unwrap_or(Json::Null),
+        data: s.get("data").cloned().unwrap_or(Json::Null),
     })
 }
 
@@ -767,23 +788,7 @@ impl RedisAdapter {
                 let Some(list) = env.fields.get("sockets").and_then(Json::as_array) else {
                     return;
                 };
-                let sockets = list
-                    .iter()
-                    .filter_map(|s| {
-                        let id = s.get("id")?.as_str()?;
-                        let rooms = s
-                            .get("rooms")
-                            .and_then(Json::as_array)
-                            .map(|a| a.iter().filter_map(Json::as_str).map(Room::from).collect())
-                            .unwrap_or_default();
-                        Some(RemoteSocketData {
-                            id: Sid::from(id),
-                            rooms,
-                            handshake: s.get("handshake").cloned().unwrap_or(Json::Null),
-                            data: s.get("data").cloned().unwrap_or(Json::Null),
-                        })
-                    })
-                    .collect();
+                let sockets = list.iter().filter_map(remote_socket).collect();
                 let _ = tx.send(sockets);
             }
             Pending::Rooms(tx) => {
@@ -1135,7 +1140,7 @@ fn server_side_data(packet: &Outgoing, depth: usize) -> Result<Json, AdapterErro
 }
 
 /// Spawns on the current Tokio runtime; logs and gives up outside one.
-fn spawn<F>(fut: F)
+pub(crate) fn spawn<F>(fut: F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {

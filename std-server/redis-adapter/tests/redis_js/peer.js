@@ -1,13 +1,15 @@
 // A Node socket.io node with @socket.io/redis-adapter, plus socket.io-client
 // clients, driven by JSON lines on stdin; prints JSON lines on stdout.
 // Usage: node peer.js <redis-url> [<adapter options as JSON>]
+//    or: node peer.js cluster:<url>,<url>... [<options>] for createShardedAdapter
+//        on a Redis Cluster.
 // Binary values travel in the JSON as {"$bin":[bytes]}.
 "use strict";
 const http = require("http");
 const readline = require("readline");
 const { Server } = require("socket.io");
-const { createAdapter } = require("@socket.io/redis-adapter");
-const { createClient } = require("redis");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+const { createClient, createCluster } = require("redis");
 const { io: connect } = require("socket.io-client");
 
 const out = (v) => process.stdout.write(JSON.stringify(v) + "\n");
@@ -37,14 +39,20 @@ const fromJson = (v) => {
 
 async function main() {
   const url = process.argv[2];
-  const pub = createClient({ url });
+  const sharded = url.startsWith("cluster:");
+  const pub = sharded
+    ? createCluster({ rootNodes: url.slice(8).split(",").map((u) => ({ url: u })) })
+    : createClient({ url });
   const sub = pub.duplicate();
   pub.on("error", () => {});
   sub.on("error", () => {});
   await Promise.all([pub.connect(), sub.connect()]);
   const httpServer = http.createServer();
-  const adapterOpts = { requestsTimeout: 3000, ...JSON.parse(process.argv[3] || "{}") };
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub, adapterOpts) });
+  const opts = JSON.parse(process.argv[3] || "{}");
+  const adapter = sharded
+    ? createShardedAdapter(pub, sub, opts)
+    : createAdapter(pub, sub, { requestsTimeout: 3000, ...opts });
+  const io = new Server(httpServer, { adapter });
   io.on("connection", (socket) => {
     const auth = socket.handshake.auth || {};
     socket.data = { node: "js", name: auth.name };

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 use oxio_redis_adapter::{RedisAdapter, RedisAdapterBuilder, RedisAdapterFactory};
+use oxio_server::adapter::AdapterFactory;
 use oxio_server::adapter::SocketData;
 use oxio_server::socketio::{AckSender, Data, SocketIo, SocketRef};
 use oxio_testkit::sio::{self as sio_support, SioServer};
@@ -19,6 +20,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+pub mod cluster;
 
 pub const INSTALL: &str =
     "apt-get install -y redis-server nginx && npm ci --prefix std-server/redis-adapter/tests/redis_js";
@@ -181,11 +184,12 @@ impl Seen {
     }
 }
 
-/// An oxio node: a Socket.IO server with its own Redis adapter.
-pub struct RustNode {
+/// An oxio node: a Socket.IO server with its own Redis adapter (the
+/// classic one unless made by [`RustNode::with_factory`]).
+pub struct RustNode<F = RedisAdapterFactory> {
     pub name: &'static str,
     pub server: SioServer,
-    pub adapter: RedisAdapterFactory,
+    pub adapter: F,
     pub seen: Seen,
 }
 
@@ -210,12 +214,6 @@ impl RustNode {
         configure: impl FnOnce(RedisAdapterBuilder) -> RedisAdapterBuilder,
         engine: oxio_server::config::EngineConfig,
     ) -> RustNode {
-        if let Ok(filter) = std::env::var("OXIO_TEST_LOG") {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-                .with_test_writer()
-                .try_init();
-        }
         let builder = RedisAdapter::builder(redis_url)
             .requests_timeout(Duration::from_secs(3))
             .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(400))
@@ -224,6 +222,23 @@ impl RustNode {
             .connect()
             .await
             .expect("connect to redis");
+        RustNode::with_factory(name, adapter, engine).await
+    }
+}
+
+impl<F: AdapterFactory + Clone> RustNode<F> {
+    /// A node on `adapter`, with the test handlers.
+    pub async fn with_factory(
+        name: &'static str,
+        adapter: F,
+        engine: oxio_server::config::EngineConfig,
+    ) -> RustNode<F> {
+        if let Ok(filter) = std::env::var("OXIO_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let sio = SocketIo::builder().with_adapter(adapter.clone()).build();
         let io = sio.io();
         let seen = Seen::default();
