@@ -92,6 +92,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "metrics")]
+pub mod metrics;
+pub mod serve_client;
 pub mod socketio;
 
 /// The workspace README's code blocks (the codec's and the server's),
@@ -105,6 +108,7 @@ pub use oxio_engine::{config, service, sync, transport};
 /// Engine.IO sessions and the contract the Socket.IO layer builds on
 /// (the `oxio-engine` crate).
 pub mod engine {
+    pub use oxio_engine::observe;
     pub use oxio_engine::{
         BoxError, CloseReason, Engine, EngineBody, EngineHandler, HandshakeInfo, Message,
         RandomError, SendError, Session, SessionHandle, Sid, Utf8Bytes,

@@ -54,6 +54,7 @@ mod handler;
 mod handshake;
 mod io;
 pub(crate) mod namespace;
+pub mod observe;
 mod operators;
 mod server;
 mod socket;

@@ -6,10 +6,13 @@ use super::namespace::{
     normalize, template_for, DynEntry, Namespace, NsHandle, NsMatcher, NsPattern, NsTemplate,
     Registry,
 };
+use super::observe::SocketIoObserver;
 use super::{ConnectHandler, Extensions, Io, NsPatternError};
+use crate::serve_client::ServeClient;
 use oxio_adapter::{AdapterFactory, ConnectionStateRecovery, MemoryAdapterFactory};
 use oxio_codec::Limits;
 use oxio_engine::config::EngineConfig;
+use oxio_engine::observe::EngineObserver;
 use oxio_engine::service::EngineLayer;
 use oxio_engine::sync::{LockExt, RwLockExt};
 use oxio_engine::{CloseReason, Engine, EngineHandler, Message, Session};
@@ -112,6 +115,9 @@ pub struct SocketIoBuilder {
     engine: EngineConfig,
     state: Extensions,
     adapter: Option<Arc<dyn AdapterFactory>>,
+    observer: Option<Arc<dyn SocketIoObserver>>,
+    engine_observer: Option<Arc<dyn EngineObserver>>,
+    serve_client: Option<ServeClient>,
 }
 
 impl SocketIoBuilder {
@@ -202,6 +208,39 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Reports what the server does to `observer` (both layers: the
+    /// Socket.IO one here, the Engine.IO one in the engine that
+    /// [`build_engine`](Self::build_engine) or [`SocketIo::engine`] makes).
+    pub fn observe<O: SocketIoObserver + EngineObserver>(mut self, observer: Arc<O>) -> Self {
+        self.observer = Some(observer.clone());
+        self.engine_observer = Some(observer);
+        self
+    }
+
+    /// Counts into `metrics` (Prometheus); see [`Metrics`](crate::metrics::Metrics).
+    ///
+    /// ```
+    /// use oxio_server::metrics::Metrics;
+    /// use oxio_server::socketio::SocketIo;
+    ///
+    /// let metrics = Metrics::new();
+    /// let (engine, _io) = SocketIo::builder().metrics(&metrics).build_engine();
+    /// assert!(metrics.encode().contains("oxio_engine_handshakes_total"));
+    /// # let _ = engine;
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn metrics(self, metrics: &crate::metrics::Metrics) -> Self {
+        self.observe(metrics.observer())
+    }
+
+    /// Serves the official browser client under the engine path, as Node's
+    /// `serveClient` (off by default here: the library cannot know where
+    /// the client's npm package is); see [`ServeClient`].
+    pub fn serve_client(mut self, client: ServeClient) -> Self {
+        self.serve_client = Some(client);
+        self
+    }
+
     /// Uses another adapter than the in-memory one.
     pub fn with_adapter(mut self, factory: impl AdapterFactory) -> Self {
         self.adapter = Some(Arc::new(factory));
@@ -236,7 +275,7 @@ impl SocketIoBuilder {
         let config = std::mem::take(&mut self.engine);
         let sio = self.build();
         let io = sio.io();
-        (Engine::new(config, sio), io)
+        (sio.engine(config), io)
     }
 
     /// The server alone: the [`EngineHandler`] to give an [`Engine`]. The
@@ -257,6 +296,9 @@ impl SocketIoBuilder {
             adapter_factory: adapter,
             registry: RwLock::new(Registry::default()),
             clients: Mutex::new(HashMap::new()),
+            observer: self.observer,
+            engine_observer: self.engine_observer,
+            serve_client: self.serve_client,
         });
         let root = Namespace::new("/".into(), template_for(|| {}), false, &inner);
         inner.registry_write().statics.insert("/".into(), root);
@@ -270,6 +312,9 @@ pub(crate) struct ServerInner {
     pub(crate) adapter_factory: Arc<dyn AdapterFactory>,
     registry: RwLock<Registry>,
     clients: Mutex<HashMap<String, Arc<Client>>>,
+    pub(crate) observer: Option<Arc<dyn SocketIoObserver>>,
+    engine_observer: Option<Arc<dyn EngineObserver>>,
+    serve_client: Option<ServeClient>,
 }
 
 impl ServerInner {
@@ -433,7 +478,36 @@ impl SocketIo {
             engine: EngineConfig::default(),
             state: Extensions::default(),
             adapter: None,
+            observer: None,
+            engine_observer: None,
+            serve_client: None,
         }
+    }
+
+    /// An [`Engine`] driving this server, with `config` completed by the
+    /// builder's [`observe`](SocketIoBuilder::observe) /
+    /// [`metrics`](SocketIoBuilder::metrics) observer and its
+    /// [`serve_client`](SocketIoBuilder::serve_client) route (unless
+    /// `config` sets its own).
+    ///
+    /// ```
+    /// use oxio_server::config::EngineConfig;
+    /// use oxio_server::socketio::SocketIo;
+    ///
+    /// let sio = SocketIo::builder().build();
+    /// let engine = sio.engine(EngineConfig::default());
+    /// assert!(engine.serves("/socket.io/"));
+    /// ```
+    pub fn engine(&self, mut config: EngineConfig) -> Engine {
+        if config.observer.is_none() {
+            config.observer = self.inner.engine_observer.clone();
+        }
+        if config.extra_route.is_none() {
+            if let Some(client) = &self.inner.serve_client {
+                config.extra_route = Some(client.route(&config.path));
+            }
+        }
+        Engine::new(config, self.clone())
     }
 
     /// A server with the default options, its engine as a tower layer, and

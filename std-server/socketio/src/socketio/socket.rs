@@ -154,21 +154,36 @@ pub(crate) fn deliver(
     session: &Session,
     packet: &Outgoing,
     volatile: bool,
-    policy: OverflowPolicy,
+    server: &ServerInner,
 ) -> Result<(), EmitError> {
+    let observer = server.observer.as_deref();
     match session.send_many(packet.messages()) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            if let Some(o) = observer {
+                o.delivered();
+            }
+            Ok(())
+        }
         Err(SendError::Closed) => Err(EmitError::Closed),
         Err(SendError::Full) if volatile => {
             tracing::trace!(sid = session.sid(), "volatile packet dropped: queue full");
+            if let Some(o) = observer {
+                o.dropped(true);
+            }
             Ok(())
         }
-        Err(SendError::Full) if policy == OverflowPolicy::DropPacket => {
+        Err(SendError::Full) if server.config.overflow == OverflowPolicy::DropPacket => {
             tracing::debug!(sid = session.sid(), "packet dropped: queue full");
+            if let Some(o) = observer {
+                o.dropped(false);
+            }
             Err(EmitError::SlowClient)
         }
         Err(SendError::Full) => {
             tracing::warn!(sid = session.sid(), "slow client disconnected: queue full");
+            if let Some(o) = observer {
+                o.slow_client_closed();
+            }
             session.close(CloseReason::ForcedClose);
             Err(EmitError::SlowClient)
         }
@@ -421,7 +436,7 @@ impl Socket {
         if self.state.load(Ordering::Acquire) != CONNECTED {
             return Err(EmitError::Closed);
         }
-        deliver(&self.session, packet, volatile, self.server.config.overflow)
+        deliver(&self.session, packet, volatile, &self.server)
     }
 
     /// Sends `packet` (which carries ack id `ack_id`) and routes the
@@ -538,10 +553,24 @@ impl Socket {
         }
     }
 
+    /// An emit with ack of this socket timed out (for the observer).
+    pub(crate) fn ack_timed_out(&self) {
+        if let Some(o) = &self.server.observer {
+            o.ack_timeout();
+        }
+    }
+
     pub(crate) fn set_connected(&self) -> bool {
-        self.state
+        let done = self
+            .state
             .compare_exchange(CONNECTING, CONNECTED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+            .is_ok();
+        if done {
+            if let Some(o) = &self.server.observer {
+                o.socket_connected(self.ns.name());
+            }
+        }
+        done
     }
 
     /// Marks the socket gone: leaves the namespace and its rooms, fails
@@ -554,6 +583,9 @@ impl Socket {
         *self.reason.locked() = Some(reason);
         if prev == CONNECTED {
             self.persist(reason);
+            if let Some(o) = &self.server.observer {
+                o.socket_disconnected(self.ns.name(), reason);
+            }
         }
         self.ns.remove_socket(&self.id);
         self.acks.locked().fail_all(&self.id);
