@@ -30,7 +30,10 @@ fn parse(text: &str) -> Option<Value> {
             "prometheus_client missing from the venv: {}",
             sio::py_install()
         );
-        eprintln!("\n!!! SKIPPING the metrics parser check: {} !!!\n", sio::py_install());
+        eprintln!(
+            "\n!!! SKIPPING the metrics parser check: {} !!!\n",
+            sio::py_install()
+        );
         return None;
     }
     let mut child = Command::new(python)
@@ -178,13 +181,25 @@ fn counters_follow_traffic_and_the_text_parses() {
         );
         // In: A's 0, 2["echo","hi"], 2["bcast",1], 1; B's 0, 2["ask"], and
         // no answer to the question.
-        let inbound = ["0", r#"2["echo","hi"]"#, r#"2["bcast",1]"#, "1", "0", r#"2["ask"]"#];
+        let inbound = [
+            "0",
+            r#"2["echo","hi"]"#,
+            r#"2["bcast",1]"#,
+            "1",
+            "0",
+            r#"2["ask"]"#,
+        ];
         assert_eq!(s("oxio_engine_packets_in_total{}"), inbound.len() as f64);
         let in_bytes: usize = inbound.iter().map(|p| p.len()).sum();
         assert_eq!(s("oxio_engine_bytes_in_total{}"), in_bytes as f64);
         // Out: two CONNECT replies (0{"sid":"<20>"}), the echo, the
         // broadcast twice, the question.
-        let out_fixed = [r#"2["echo","hi"]"#, r#"2["b",1]"#, r#"2["b",1]"#, r#"20["question"]"#];
+        let out_fixed = [
+            r#"2["echo","hi"]"#,
+            r#"2["b",1]"#,
+            r#"2["b",1]"#,
+            r#"20["question"]"#,
+        ];
         let connect_reply = r#"0{"sid":"01234567890123456789"}"#.len();
         assert_eq!(s("oxio_engine_packets_out_total{}"), 6.0);
         let out_bytes = 2 * connect_reply + out_fixed.iter().map(|p| p.len()).sum::<usize>();
