@@ -14,13 +14,13 @@
 //! one `io.emit` (compare.sh's `cluster-broadcast`).
 //!
 //! ```text
-//! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379]
+//! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379] [--metrics]
 //! ```
 #![forbid(unsafe_code)]
 
 use clap::Parser;
 use oxio_server::config::EngineConfig;
-use oxio_server::engine::{Engine, Utf8Bytes};
+use oxio_server::engine::Utf8Bytes;
 use oxio_server::socketio::{Io, Outgoing, Payload, SocketIo, SocketRef};
 use serde_json::Value;
 use std::io::Write as _;
@@ -45,6 +45,10 @@ struct Cli {
     /// Redis before printing `listening on`.
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
+    /// Count Prometheus metrics (oxio_server::metrics, never scraped): to
+    /// measure their cost (benches/RESULTS.md, issue 15).
+    #[arg(long, env = "OXIO_BENCH_METRICS")]
+    metrics: bool,
 }
 
 /// `echo-response` carrying the event's arguments as they arrived (raw JSON
@@ -109,10 +113,14 @@ async fn run(cli: Cli) -> std::io::Result<()> {
             .map_err(|e| std::io::Error::other(format!("Redis adapter ({url}): {e}")))?;
         sio = sio.with_adapter(adapter);
     }
+    let metrics = cli.metrics.then(oxio_server::metrics::Metrics::new);
+    if let Some(m) = &metrics {
+        sio = sio.metrics(m);
+    }
     let sio = sio.build();
     let io = sio.io();
     sio.io().ns("/", move |s: SocketRef| on_connect(&io, &s));
-    let engine = Engine::new(EngineConfig::default(), sio.clone());
+    let engine = sio.engine(EngineConfig::default());
     let listener = listen(&cli.host, cli.port).await?;
     let port = listener.local_addr()?.port();
     println!("listening on {port}");

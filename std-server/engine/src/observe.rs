@@ -9,6 +9,7 @@
 
 use crate::contract::CloseReason;
 use oxio_codec::engineio::Transport;
+use std::sync::Arc;
 
 /// Why the engine refused a request, as a metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,5 +92,52 @@ pub trait EngineObserver: Send + Sync + 'static {
     /// A request was refused.
     fn request_refused(&self, refusal: Refusal) {
         let _ = refusal;
+    }
+}
+
+/// Two observers told the same things, in order: what
+/// [`EngineConfig::observer`](crate::config::EngineConfig::observer) holds
+/// when two parts of an application count (metrics and an admin
+/// dashboard).
+///
+/// ```
+/// use oxio_engine::observe::{EngineObserver, Pair};
+/// use std::sync::Arc;
+///
+/// struct Nothing;
+/// impl EngineObserver for Nothing {}
+/// let both: Arc<dyn EngineObserver> = Arc::new(Pair(Arc::new(Nothing), Arc::new(Nothing)));
+/// both.upgrade();
+/// ```
+pub struct Pair(pub Arc<dyn EngineObserver>, pub Arc<dyn EngineObserver>);
+
+impl EngineObserver for Pair {
+    fn handshake(&self, transport: Transport) {
+        self.0.handshake(transport);
+        self.1.handshake(transport);
+    }
+    fn upgrade(&self) {
+        self.0.upgrade();
+        self.1.upgrade();
+    }
+    fn session_closed(&self, transport: Transport, reason: CloseReason) {
+        self.0.session_closed(transport, reason);
+        self.1.session_closed(transport, reason);
+    }
+    fn message_in(&self, bytes: usize) {
+        self.0.message_in(bytes);
+        self.1.message_in(bytes);
+    }
+    fn messages_out(&self, count: usize, bytes: usize) {
+        self.0.messages_out(count, bytes);
+        self.1.messages_out(count, bytes);
+    }
+    fn queue_full(&self) {
+        self.0.queue_full();
+        self.1.queue_full();
+    }
+    fn request_refused(&self, refusal: Refusal) {
+        self.0.request_refused(refusal);
+        self.1.request_refused(refusal);
     }
 }

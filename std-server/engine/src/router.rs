@@ -469,10 +469,12 @@ impl Engine {
             Version::V4 => std::time::Duration::ZERO,
         };
         let limits = self.socket_limits();
+        // Counted once the 101 went through and the session opened (a
+        // failed upgrade never opens it, nor closes it).
         websocket::spawn(on_upgrade, session, false, limits, open_delay, move || {
-            engine.register(&registered)
+            engine.register(&registered);
+            engine.opened(Transport::WebSocket);
         });
-        self.opened(Transport::WebSocket);
         let mut res = websocket::switching_protocols(accept);
         self.cookie(sid.as_str(), &mut res);
         res

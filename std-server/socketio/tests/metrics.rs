@@ -269,3 +269,26 @@ fn queue_drops_and_slow_reader_closes_are_counted() {
         }
     });
 }
+
+/// Two observers (metrics and, say, an admin dashboard) are both told.
+#[test]
+fn a_second_observer_is_told_too() {
+    sio::run(async {
+        let (first, second) = (Metrics::new(), Metrics::new());
+        let sio = SocketIo::builder().metrics(&first).metrics(&second).build();
+        let server = sio::start(quiet_config(), sio).await;
+        let mut ws = Ws::eio4(server.addr).await;
+        ws.join("40").await;
+        server.stop().await;
+        for m in [first, second] {
+            let text = m.encode();
+            for line in [
+                "oxio_engine_handshakes_total{transport=\"websocket\"} 1\n",
+                "oxio_socketio_connects_total 1\n",
+                "oxio_engine_packets_in_total 1\n",
+            ] {
+                assert!(text.contains(line), "{line} missing from\n{text}");
+            }
+        }
+    });
+}

@@ -9,6 +9,7 @@
 //! be cheap and never block.
 
 use super::DisconnectReason;
+use std::sync::Arc;
 
 /// What the Socket.IO layer reports; see the [module](self) docs.
 ///
@@ -54,4 +55,40 @@ pub trait SocketIoObserver: Send + Sync + 'static {
     fn slow_client_closed(&self) {}
     /// An emit with ack got no answer in time.
     fn ack_timeout(&self) {}
+}
+
+/// Two observers told the same things, in order (see
+/// [`SocketIoBuilder::observe`](super::SocketIoBuilder::observe), which
+/// pairs a second observer with the first).
+pub struct Pair(pub Arc<dyn SocketIoObserver>, pub Arc<dyn SocketIoObserver>);
+
+impl SocketIoObserver for Pair {
+    fn socket_connected(&self, ns: &str) {
+        self.0.socket_connected(ns);
+        self.1.socket_connected(ns);
+    }
+    fn socket_disconnected(&self, ns: &str, reason: DisconnectReason) {
+        self.0.socket_disconnected(ns, reason);
+        self.1.socket_disconnected(ns, reason);
+    }
+    fn broadcast(&self) {
+        self.0.broadcast();
+        self.1.broadcast();
+    }
+    fn delivered(&self) {
+        self.0.delivered();
+        self.1.delivered();
+    }
+    fn dropped(&self, volatile: bool) {
+        self.0.dropped(volatile);
+        self.1.dropped(volatile);
+    }
+    fn slow_client_closed(&self) {
+        self.0.slow_client_closed();
+        self.1.slow_client_closed();
+    }
+    fn ack_timeout(&self) {
+        self.0.ack_timeout();
+        self.1.ack_timeout();
+    }
 }

@@ -211,9 +211,18 @@ impl SocketIoBuilder {
     /// Reports what the server does to `observer` (both layers: the
     /// Socket.IO one here, the Engine.IO one in the engine that
     /// [`build_engine`](Self::build_engine) or [`SocketIo::engine`] makes).
+    /// Called again, both observers are told, in order.
     pub fn observe<O: SocketIoObserver + EngineObserver>(mut self, observer: Arc<O>) -> Self {
-        self.observer = Some(observer.clone());
-        self.engine_observer = Some(observer);
+        let sio: Arc<dyn SocketIoObserver> = observer.clone();
+        let engine: Arc<dyn EngineObserver> = observer;
+        self.observer = Some(match self.observer.take() {
+            Some(first) => Arc::new(super::observe::Pair(first, sio)),
+            None => sio,
+        });
+        self.engine_observer = Some(match self.engine_observer.take() {
+            Some(first) => Arc::new(oxio_engine::observe::Pair(first, engine)),
+            None => engine,
+        });
         self
     }
 
