@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 15: the cost of Prometheus metrics on the echo benchmark, in
 # instructions (callgrind). One oxio-bench-server binary, metrics off
-# (default) and on (OXIO_BENCH_METRICS=1), alternating; for each, a 5 s and
+# (default) and on (OXIO_BENCH_METRICS=true), alternating; for each, a 5 s and
 # a 20 s run of `oxio-load echo` (100 clients, 4 in flight, 32-byte
 # payloads) under benches/results/issue10/callgrind.sh. Per round trip =
 # (Ir(20 s) - Ir(5 s)) / (sent(20 s) - sent(5 s)); irsum.py prints the table.
@@ -17,8 +17,8 @@ for rep in $(seq "$reps"); do
     for d in 5 20; do
         for v in off on; do
             port=$((port + 1))
-            metrics=0
-            [ "$v" = on ] && metrics=1
+            metrics=false
+            [ "$v" = on ] && metrics=true
             OXIO_BENCH_METRICS=$metrics "$here/../issue10/callgrind.sh" \
                 "echo-100-i4-d$d-r$rep-$v" "$bin" "$port" echo 100 "$d" 4 "$out" | tee -a "$out/ir.txt"
         done

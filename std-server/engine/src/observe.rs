@@ -2,10 +2,10 @@
 //! an [`EngineObserver`] set in [`EngineConfig::observer`](crate::config::EngineConfig::observer)
 //! is told of handshakes, upgrades, closes, messages in and out, full
 //! queues and refused requests. Every method has an empty default, so an
-//! observer implements only what it counts. The engine calls them on its
-//! own tasks, often with a session's lock released but on the hot path:
-//! they must be cheap and must not block (an atomic add is the intended
-//! cost).
+//! observer implements only what it counts. The engine calls them on the
+//! hot path, sometimes with a session's lock held (`upgrade`): they must be
+//! cheap, must not block and must not call back into the engine (an atomic
+//! add is the intended cost).
 
 use crate::contract::CloseReason;
 use oxio_codec::engineio::Transport;
