@@ -23,13 +23,13 @@
 //!
 //! ```text
 //! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379]
-//!                   [--redis-cluster redis://127.0.0.1:7000,...] [--recovery SECS]
+//!                   [--redis-cluster redis://127.0.0.1:7000,...] [--recovery SECS] [--metrics]
 //! ```
 #![forbid(unsafe_code)]
 
 use clap::Parser;
 use oxio_server::config::EngineConfig;
-use oxio_server::engine::{Engine, Utf8Bytes};
+use oxio_server::engine::Utf8Bytes;
 use oxio_server::socketio::{Io, Outgoing, Payload, SocketIo, SocketRef};
 use serde_json::Value;
 use std::io::Write as _;
@@ -69,6 +69,10 @@ struct Cli {
         conflicts_with = "redis"
     )]
     redis_cluster: Vec<String>,
+    /// Count Prometheus metrics (oxio_server::metrics, never scraped): to
+    /// measure their cost (benches/RESULTS.md, issue 15).
+    #[arg(long, env = "OXIO_BENCH_METRICS")]
+    metrics: bool,
 }
 
 /// `echo-response` carrying the event's arguments as they arrived (raw JSON
@@ -156,12 +160,16 @@ async fn run(cli: Cli) -> std::io::Result<()> {
             .map_err(|e| std::io::Error::other(format!("sharded Redis adapter: {e}")))?;
         sio = sio.with_adapter(adapter);
     }
+    let metrics = cli.metrics.then(oxio_server::metrics::Metrics::new);
+    if let Some(m) = &metrics {
+        sio = sio.metrics(m);
+    }
     let sio = sio.build();
     let io = sio.io();
     let emit_echo = cli.recovery.is_some();
     sio.io()
         .ns("/", move |s: SocketRef| on_connect(&io, &s, emit_echo));
-    let engine = Engine::new(EngineConfig::default(), sio.clone());
+    let engine = sio.engine(EngineConfig::default());
     let listener = listen(&cli.host, cli.port).await?;
     let port = listener.local_addr()?.port();
     println!("listening on {port}");

@@ -1,93 +1,72 @@
-//! The chat page (our own files, embedded in the binary) and the official
-//! Socket.IO browser client (`socket.io.min.js`, installed by npm and read
-//! from disk at request time: third-party code is not committed).
+//! The chat page (our own files, embedded in the binary) and where its
+//! official Socket.IO browser client comes from: the npm package installed
+//! in `std-server/demo/web` when present (served by oxio-server's
+//! `serve_client` at `/socket.io/socket.io.min.js`), otherwise the
+//! official CDN copy of the same pinned version, loaded with its
+//! subresource-integrity hash. Third-party code is never committed.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use oxio_server::serve_client::{ServeClient, ServeClientError};
 use std::path::{Path, PathBuf};
 
-/// The page.
+/// The page (its client `<script>` tag is [`CLIENT_TAG_PLACEHOLDER`]).
 pub const INDEX_HTML: &str = include_str!("../web/index.html");
 /// The page's script.
 pub const APP_JS: &str = include_str!("../web/app.js");
 /// The page's style sheet.
 pub const STYLE_CSS: &str = include_str!("../web/style.css");
 
-/// The file the page loads from `/socket.io.min.js`.
+/// The line of `index.html` that [`index_html`] replaces with the client's
+/// `<script>` tag.
+pub const CLIENT_TAG_PLACEHOLDER: &str = "<!-- socket.io client -->";
+
+/// The client file the page loads.
 pub const CLIENT_FILE: &str = "socket.io.min.js";
-/// Its source map, served at `/socket.io.min.js.map` when present.
-pub const CLIENT_MAP_FILE: &str = "socket.io.min.js.map";
 
-/// Where npm puts the client, relative to the demo package (`std-server/demo`).
-pub const CLIENT_DIST: &str = "web/node_modules/socket.io-client/dist";
+/// The `socket.io-client` version `web/package.json` pins: the CDN
+/// fallback loads this version (a test checks the two agree).
+pub const PINNED_CLIENT: &str = "4.8.4";
 
-/// The command that installs the client (from the workspace root).
+/// Where npm puts the client package, relative to the demo package
+/// (`std-server/demo`).
+pub const CLIENT_PACKAGE: &str = "web/node_modules/socket.io-client";
+
+/// The command that installs the local copy (from the workspace root).
 pub const NPM_INSTALL: &str = "npm ci --prefix std-server/demo/web";
 
-/// Where to look for `socket.io.min.js`: an explicit folder, or else (in
-/// order) `std-server/demo/web/node_modules/socket.io-client/dist` of the
+/// The folders searched for the client package, in order: `dir` alone
+/// when given (`--client-dir`: the package folder, or its `dist/`);
+/// otherwise `std-server/demo/web/node_modules/socket.io-client` of the
 /// source tree this binary was built from, then the same path under the
 /// current directory, then `web/node_modules/...` under it (run from
 /// `std-server/demo/`).
-#[derive(Debug, Clone)]
-pub struct ClientScript {
-    dirs: Vec<PathBuf>,
-}
-
-impl Default for ClientScript {
-    fn default() -> Self {
-        let built = Path::new(env!("CARGO_MANIFEST_DIR")).join(CLIENT_DIST);
-        ClientScript {
-            dirs: vec![
-                built,
-                Path::new("std-server/demo").join(CLIENT_DIST),
-                PathBuf::from(CLIENT_DIST),
-            ],
+pub fn client_packages(dir: Option<&Path>) -> Vec<PathBuf> {
+    match dir {
+        Some(d) if d.file_name().is_some_and(|n| n == "dist") => {
+            vec![d.parent().map(Path::to_path_buf).unwrap_or_default()]
         }
+        Some(d) => vec![d.to_path_buf()],
+        None => vec![
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(CLIENT_PACKAGE),
+            Path::new("std-server/demo").join(CLIENT_PACKAGE),
+            PathBuf::from(CLIENT_PACKAGE),
+        ],
     }
 }
 
-impl ClientScript {
-    /// Only `dir` (the `--client-dir` option).
-    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
-        ClientScript {
-            dirs: vec![dir.into()],
-        }
-    }
+/// The client from the first of [`client_packages`] that holds it, else
+/// the CDN copy of [`PINNED_CLIENT`].
+pub fn find_client(dir: Option<&Path>) -> Result<ServeClient, ServeClientError> {
+    ServeClient::find_or_cdn(&client_packages(dir), PINNED_CLIENT)
+}
 
-    /// The folders searched, in order.
-    pub fn dirs(&self) -> &[PathBuf] {
-        &self.dirs
-    }
-
-    /// The first existing path of `file` (a fixed name, never a request path).
-    pub fn find(&self, file: &str) -> Option<PathBuf> {
-        self.dirs.iter().map(|d| d.join(file)).find(|p| p.is_file())
-    }
-
-    /// Serves `file` from the first folder that has it, or 404 with the
-    /// install command.
-    pub async fn serve(&self, file: &str, content_type: &'static str) -> Response {
-        if let Some(path) = self.find(file) {
-            match tokio::fs::read(&path).await {
-                Ok(bytes) => return asset(content_type, bytes),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot read the Socket.IO client")
-                }
-            }
-        }
-        let looked: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
-        let body = format!(
-            "{file} not found (looked in: {}).\nInstall the Socket.IO browser client with: {NPM_INSTALL}\n",
-            looked.join(", ")
-        );
-        (
-            StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            body,
-        )
-            .into_response()
-    }
+/// The page with the client's `<script>` tag in place.
+pub fn index_html(client: Option<&ServeClient>) -> String {
+    let tag = client
+        .and_then(|c| c.script_tag("/socket.io/", CLIENT_FILE))
+        .unwrap_or_default();
+    INDEX_HTML.replace(CLIENT_TAG_PLACEHOLDER, &tag)
 }
 
 /// A static file response: its type, `nosniff`, and no caching (the demo

@@ -17,7 +17,7 @@
 //! | `realtime.rs` | the Socket.IO namespaces `/` and `/admin` |
 //! | `devices.rs` | the registry of connected devices (issue 4) |
 //! | `rate_limit.rs` | the per-socket `chat:message` limit |
-//! | `assets.rs` | the embedded page and the npm-installed client script |
+//! | `assets.rs` | the embedded page, and where its client script comes from |
 //! | `clock.rs` | ISO-8601 and epoch-millisecond timestamps |
 //! | `admin_ui.rs` | the official admin UI (`--admin-ui`): namespace `/admin-ui`, files at `/admin-ui/` |
 
@@ -31,11 +31,12 @@ pub mod realtime;
 pub mod rest;
 
 use oxio_server::adapter::AdapterFactory;
+use oxio_server::metrics::Metrics;
+use oxio_server::serve_client::ServeClient;
 use oxio_server::socketio::{Io, SocketIo, SocketIoConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use assets::ClientScript;
 pub use auth::JwtKeys;
 pub use devices::DeviceRegistry;
 
@@ -52,8 +53,11 @@ pub const LED_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct DemoConfig {
     /// The JWT keys for `/api/login`, the Bearer-protected routes and `/admin`.
     pub jwt: JwtKeys,
-    /// Where `socket.io.min.js` is read from at request time.
-    pub client_script: ClientScript,
+    /// The browser client, served at `/socket.io/socket.io.js` and its
+    /// siblings (Node's `serveClient`), or the CDN copy the page loads.
+    pub client: Option<ServeClient>,
+    /// The Prometheus metrics served at `/metrics`; none: no `/metrics`.
+    pub metrics: Option<Metrics>,
     /// See [`LED_ACK_TIMEOUT`].
     pub led_timeout: Duration,
     /// See [`MAX_BODY_BYTES`].
@@ -76,11 +80,18 @@ impl std::fmt::Debug for DemoAdapter {
 }
 
 impl DemoConfig {
-    /// The defaults, with the given keys.
+    /// The defaults, with the given keys: the client found as
+    /// [`assets::find_client`] does, metrics on.
     pub fn new(jwt: JwtKeys) -> Self {
+        // An error only if PINNED_CLIENT had no known hash (a test checks
+        // it has): the page then says the client is missing.
+        let client = assets::find_client(None)
+            .map_err(|e| tracing::error!(error = %e, "no Socket.IO client"))
+            .ok();
         DemoConfig {
             jwt,
-            client_script: ClientScript::default(),
+            client,
+            metrics: Some(Metrics::new()),
             led_timeout: LED_ACK_TIMEOUT,
             max_body_bytes: MAX_BODY_BYTES,
             socketio: SocketIoConfig::default(),
@@ -98,8 +109,10 @@ pub struct App {
     pub jwt: JwtKeys,
     /// Connected devices and their latest readings.
     pub devices: DeviceRegistry,
-    /// The browser client script's location.
-    pub client_script: ClientScript,
+    /// The page, with its client `<script>` tag.
+    pub index_html: String,
+    /// See [`DemoConfig::metrics`].
+    pub metrics: Option<Metrics>,
     /// See [`DemoConfig::led_timeout`].
     pub led_timeout: Duration,
 }
@@ -113,6 +126,12 @@ pub struct App {
 /// [`Io`]: the two live as long as the process (the binary builds one).
 pub fn build(config: DemoConfig) -> (axum::Router, SocketIo) {
     let mut builder = SocketIo::builder().config(config.socketio);
+    if let Some(client) = &config.client {
+        builder = builder.serve_client(client.clone());
+    }
+    if let Some(metrics) = &config.metrics {
+        builder = builder.metrics(metrics);
+    }
     if let Some(DemoAdapter(factory)) = config.adapter {
         builder = builder.with_adapter(move |ns| factory.create(ns));
     }
@@ -121,7 +140,8 @@ pub fn build(config: DemoConfig) -> (axum::Router, SocketIo) {
         io: sio.io(),
         jwt: config.jwt,
         devices: DeviceRegistry::default(),
-        client_script: config.client_script,
+        index_html: assets::index_html(config.client.as_ref()),
+        metrics: config.metrics,
         led_timeout: config.led_timeout,
     });
     realtime::register(&app);

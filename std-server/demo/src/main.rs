@@ -11,7 +11,7 @@
 use clap::Parser;
 use core::fmt;
 use oxio_demo as demo;
-use oxio_demo::{ClientScript, DemoConfig, JwtKeys};
+use oxio_demo::{DemoConfig, JwtKeys};
 use oxio_server::config::{Cors, CorsOrigins, EngineConfig, IpNet, ServerLimits};
 use oxio_server::engine::Engine;
 use oxio_server::socketio::SocketIo;
@@ -33,8 +33,10 @@ const MIN_SECRET_BYTES: usize = 32;
 /api/login, /api/update, /api/profile, /api/devices), and Socket.IO on /socket.io/ \
 with the namespaces / (chat, rooms, devices) and /admin (JWT in auth.token).\n\n\
 Every option can also be set through the environment variable shown with it; \
-the command line wins. The page needs the Socket.IO browser client: \
-npm ci --prefix std-server/demo/web"
+the command line wins. The page loads the official Socket.IO browser client \
+from /socket.io/socket.io.min.js when its npm package is installed \
+(npm ci --prefix std-server/demo/web), else from the official CDN. \
+Prometheus metrics: /metrics."
 )]
 struct Cli {
     /// Address (or host name) to listen on.
@@ -114,9 +116,12 @@ struct Cli {
     )]
     jwt_secret: Option<String>,
 
-    /// Folder holding socket.io.min.js. Default: the npm install in
-    /// std-server/demo/web of the source tree this binary was built from, then
-    /// ./std-server/demo/web/... and ./web/... under the current folder.
+    /// The socket.io-client npm package folder (or its dist/ folder) whose
+    /// files /socket.io/socket.io.min.js and its siblings serve. Default:
+    /// the npm install in std-server/demo/web of the source tree this
+    /// binary was built from, then ./std-server/demo/web/... and ./web/...
+    /// under the current folder; none found: the page loads the pinned
+    /// version from the official CDN (with its integrity hash).
     #[arg(long, env = "OXIO_CLIENT_DIR", value_name = "DIR")]
     client_dir: Option<PathBuf>,
 
@@ -523,7 +528,7 @@ fn socketio_engine(sio: &SocketIo, settings: &EngineSettings) -> Engine {
         server: settings.server.clone(),
         ..EngineConfig::default()
     };
-    Engine::new(config, sio.clone())
+    sio.engine(config)
 }
 
 /// Lets the hosted admin UI (its own origin) reach Socket.IO with
@@ -597,16 +602,25 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             max_disconnection_duration: Duration::from_secs(cli.recovery_secs),
             ..Default::default()
         });
-    if let Some(dir) = &cli.client_dir {
-        config.client_script = ClientScript::in_dir(dir);
+    if cli.client_dir.is_some() {
+        config.client = demo::assets::find_client(cli.client_dir.as_deref())
+            .map_err(|e| tracing::error!(error = %e, "no Socket.IO client"))
+            .ok();
     }
-    match config.client_script.find(demo::assets::CLIENT_FILE) {
-        Some(path) => tracing::debug!(path = %path.display(), "Socket.IO browser client found"),
-        None => tracing::warn!(
-            "socket.io.min.js not found (looked in {:?}): the page cannot connect; install it with: {}",
-            config.client_script.dirs(),
-            demo::assets::NPM_INSTALL
-        ),
+    if let Some(client) = &config.client {
+        match client.local_dir() {
+            Some(dir) => tracing::info!(
+                version = client.version(),
+                dir = %dir.display(),
+                "serving the Socket.IO browser client at /socket.io/socket.io.min.js"
+            ),
+            None => tracing::info!(
+                "the Socket.IO browser client is not installed (looked in {:?}): the page loads {} (with its integrity hash), and /socket.io/socket.io.min.js redirects there; for a local copy: {}",
+                demo::assets::client_packages(cli.client_dir.as_deref()),
+                client.url("/socket.io/", demo::assets::CLIENT_FILE),
+                demo::assets::NPM_INSTALL
+            ),
+        }
     }
     if let Some(url) = &cli.redis {
         let factory = oxio_redis_adapter::RedisAdapter::builder(url.as_str())
@@ -620,6 +634,13 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             tracing::warn!(
                 "Redis not reachable yet: serving local clients, retrying in the background"
             );
+        }
+        if let Some(metrics) = &config.metrics {
+            let probe = factory.clone();
+            metrics.watch_adapter("redis", move || oxio_server::metrics::AdapterState {
+                up: probe.is_ready(),
+                publish_queue_depth: probe.publish_queue_depth(),
+            });
         }
         config.adapter = Some(demo::DemoAdapter(std::sync::Arc::new(factory)));
     }

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `GET /` | — | the chat page |
 //! | `GET /app.js`, `/style.css` | — | the page's script and style |
-//! | `GET /socket.io.min.js` (`.map`) | — | the npm-installed client, or 404 naming the npm command |
+//! | `GET /metrics` | — | Prometheus metrics (OpenMetrics text) |
 //! | `GET /health` | — | 200 `ok` |
 //! | `GET /api/data` | — | 200 `{"message":"Hello from REST API"}` |
 //! | `POST /api/login` | — | 200 `{"token":..}`; 400 `{"error":..}` |
@@ -16,7 +16,7 @@
 //! Every error is JSON `{"error":"..."}` with its status; a missing or bad
 //! token is 401 with `WWW-Authenticate: Bearer`, checked before the body.
 
-use super::assets::{self, asset, CLIENT_FILE, CLIENT_MAP_FILE};
+use super::assets::{self, asset};
 use super::auth::Claims;
 use super::App;
 use axum::body::Bytes;
@@ -44,8 +44,7 @@ pub fn router(app: Arc<App>, max_body_bytes: usize) -> Router {
         .route("/", get(index))
         .route("/app.js", get(app_js))
         .route("/style.css", get(style_css))
-        .route("/socket.io.min.js", get(client_js))
-        .route("/socket.io.min.js.map", get(client_map))
+        .route("/metrics", get(metrics))
         .route("/health", get(health))
         .route("/api/data", get(data))
         .route("/api/login", post(login))
@@ -171,8 +170,8 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("request body is not valid JSON: {e}")))
 }
 
-async fn index() -> Response {
-    asset("text/html; charset=utf-8", assets::INDEX_HTML)
+async fn index(State(app): State<AppState>) -> Response {
+    asset("text/html; charset=utf-8", app.index_html.clone())
 }
 
 async fn app_js() -> Response {
@@ -183,16 +182,11 @@ async fn style_css() -> Response {
     asset("text/css; charset=utf-8", assets::STYLE_CSS)
 }
 
-async fn client_js(State(app): State<AppState>) -> Response {
-    app.client_script
-        .serve(CLIENT_FILE, "text/javascript; charset=utf-8")
-        .await
-}
-
-async fn client_map(State(app): State<AppState>) -> Response {
-    app.client_script
-        .serve(CLIENT_MAP_FILE, "application/json")
-        .await
+async fn metrics(State(app): State<AppState>) -> Response {
+    match &app.metrics {
+        Some(m) => asset(oxio_server::metrics::CONTENT_TYPE, m.encode()),
+        None => not_found().await.into_response(),
+    }
 }
 
 async fn health() -> Response {

@@ -5,6 +5,14 @@
 //! from `POST /api/login`) reaches both pages; page B logs in through its
 //! own form, joins `/admin`, and its update form reaches both pages.
 //!
+//! Twice: with the npm-installed client, which the page loads from
+//! `/socket.io/socket.io.min.js` (oxio-server's `serve_client`); and with
+//! none (`--client-dir` names an empty folder), where the page loads the
+//! pinned version from the official CDN with its integrity hash. The test
+//! machine is offline, so chat.js answers the CDN URL with the npm file:
+//! the browser checks it against the hash and runs it; altered bytes on a
+//! third page are refused.
+//!
 //! Needs `apt-get install -y chromium` (or `$OXIO_CHROMIUM`),
 //! `npm ci --prefix std-server/demo/tests/browser` and
 //! `npm ci --prefix std-server/demo/web`. Without them the test prints a notice
@@ -74,12 +82,11 @@ fn li(class: &str, text: &str) -> Value {
     json!({ "class": class, "text": text })
 }
 
-#[test]
-fn two_pages_chat_and_see_rest_updates() {
-    if !ready() {
-        return;
-    }
-    let server = DemoServer::start(&[]);
+/// Runs chat.js against a demo server started with `extra`; with
+/// `cdn_file`, chat.js answers the CDN with it. Checks everything both
+/// runs share and returns chat.js's result.
+fn chat_run(extra: &[&str], cdn_file: Option<&std::path::Path>) -> Value {
+    let server = DemoServer::start(extra);
     let mut shots = TempDir::new("oxio-demo-browser");
     let chat = format!("hello from A ({})", unique("chat"));
     let rest_marker = unique("rest");
@@ -93,6 +100,9 @@ fn two_pages_chat_and_see_rest_updates() {
         .arg(&form_marker)
         .arg(&shots.path)
         .env("OXIO_CHROMIUM", chromium());
+    if let Some(file) = cdn_file {
+        cmd.env("OXIO_CDN_FILE", file);
+    }
     let out = Bounded::run(cmd, Duration::from_secs(45));
     let shot_dir = shots.path.clone();
     let context = || {
@@ -176,5 +186,58 @@ fn two_pages_chat_and_see_rest_updates() {
         out.took < Duration::from_secs(30),
         "the browser run took {:?}",
         out.took
+    );
+    r
+}
+
+#[test]
+fn two_pages_chat_and_see_rest_updates() {
+    if !ready() {
+        return;
+    }
+    let r = chat_run(&[], None);
+    // The local copy, through serve_client.
+    assert_eq!(
+        r["client_script"],
+        json!({"src": "/socket.io/socket.io.min.js", "integrity": null, "crossorigin": null})
+    );
+    assert_eq!(r["cdn_requests"], json!([]));
+}
+
+#[test]
+fn without_the_npm_package_the_page_uses_the_cdn_copy_with_its_hash() {
+    if !ready() {
+        return;
+    }
+    let empty = TempDir::new("oxio-demo-no-client");
+    let dir = empty.path.to_str().unwrap().to_owned();
+    let file = crate_dir().join("web/node_modules/socket.io-client/dist/socket.io.min.js");
+    let r = chat_run(&["--client-dir", &dir], Some(&file));
+    let url = "https://cdn.socket.io/4.8.4/socket.io.min.js";
+    assert_eq!(
+        r["client_script"],
+        json!({
+            "src": url,
+            "integrity": oxio_server::serve_client::integrity("4.8.4", "socket.io.min.js").unwrap(),
+            "crossorigin": "anonymous",
+        })
+    );
+    // Each page fetched it from the CDN once (and ran it: they connected).
+    assert_eq!(
+        r["cdn_requests"],
+        json!([
+            format!("a: {url}"),
+            format!("b: {url}"),
+            format!("altered: {url}")
+        ])
+    );
+    // The altered copy was refused by the integrity check.
+    assert_eq!(r["altered"]["io"], "undefined");
+    let errors = r["altered"]["console_errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("integrity")),
+        "{errors:?}"
     );
 }

@@ -1,6 +1,7 @@
 //! The `oxio-server` binary's command line, end to end: the Socket.IO
 //! `--connect-timeout` reaches the server (a WebSocket client that never
-//! sends CONNECT is closed after it, one that joins `/` stays).
+//! sends CONNECT is closed after it, one that joins `/` stays); the
+//! browser client under `/socket.io/` and `/metrics`.
 
 mod demo_support;
 
@@ -94,5 +95,73 @@ fn connect_timeout_flag_rejects_zero() {
     assert!(
         err.contains("invalid value '0' for '--connect-timeout <MS>'"),
         "{err}"
+    );
+}
+
+/// The binary serves the browser client under `/socket.io/` (the npm copy
+/// when installed, else a redirect to the pinned CDN copy) and Prometheus
+/// metrics at `/metrics`.
+#[tokio::test]
+async fn the_binary_serves_the_client_and_metrics() {
+    use oxio_testkit::engine::request;
+    let installed = demo_support::crate_dir()
+        .join("web/node_modules/socket.io-client/package.json")
+        .is_file();
+    let server = DemoServer::start(&[]);
+    let res = request(server.addr, "GET", "/socket.io/socket.io.min.js", &[], b"").await;
+    if installed {
+        assert_eq!(res.status, 200);
+        assert_eq!(res.header("etag"), Some("\"4.8.4\""));
+        let res = request(
+            server.addr,
+            "GET",
+            "/socket.io/socket.io.min.js",
+            &[("If-None-Match", "\"4.8.4\"")],
+            b"",
+        )
+        .await;
+        assert_eq!(res.status, 304);
+    } else {
+        assert_eq!(res.status, 302);
+    }
+    // A handshake, then the scrape counts it.
+    let res = request(
+        server.addr,
+        "GET",
+        "/socket.io/?EIO=4&transport=polling",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    let res = request(server.addr, "GET", "/metrics", &[], b"").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    let text = res.text();
+    assert!(
+        text.contains("oxio_engine_handshakes_total{transport=\"polling\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("oxio_engine_connections{transport=\"polling\"} 1\n"),
+        "{text}"
+    );
+    drop(server);
+
+    let empty = demo_support::TempDir::new("oxio-demo-no-client");
+    let server = DemoServer::start(&["--client-dir", empty.path.to_str().unwrap()]);
+    let res = request(server.addr, "GET", "/socket.io/socket.io.min.js", &[], b"").await;
+    assert_eq!(res.status, 302);
+    assert_eq!(
+        res.header("location"),
+        Some("https://cdn.socket.io/4.8.4/socket.io.min.js")
+    );
+    assert!(
+        server.log_text().contains("is not installed"),
+        "{}",
+        server.log_text()
     );
 }

@@ -10,8 +10,9 @@ use oxio_testkit::fake;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
-use demo::{ClientScript, DemoConfig, JwtKeys};
+use demo::{DemoConfig, JwtKeys};
 use fake::{settle, Conn};
+use oxio_server::serve_client::{integrity, ServeClient};
 use oxio_server::socketio::SocketIo;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -487,11 +488,6 @@ async fn the_page_and_its_files_are_served() {
     let app = app();
     for (uri, file, ty) in [
         (
-            "/",
-            include_str!("../web/index.html"),
-            "text/html; charset=utf-8",
-        ),
-        (
             "/app.js",
             include_str!("../web/app.js"),
             "text/javascript; charset=utf-8",
@@ -512,10 +508,10 @@ async fn the_page_and_its_files_are_served() {
         );
     }
     let page = get(&app.router, "/").await;
-    assert!(page
-        .text()
-        .contains(r#"<script src="/socket.io.min.js"></script>"#));
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.content_type(), "text/html; charset=utf-8");
     assert!(page.text().contains(r#"<script src="/app.js"></script>"#));
+    assert!(!page.text().contains(demo::assets::CLIENT_TAG_PLACEHOLDER));
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -525,40 +521,102 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-#[tokio::test]
-async fn the_client_script_is_read_from_disk_or_404_names_npm() {
-    let dir = temp_dir("client");
-    let script = "/* fake socket.io client */ window.io = function () {};\n";
-    std::fs::write(dir.join("socket.io.min.js"), script).unwrap();
-    let d = dir.clone();
-    let app = app_with(move |c| c.client_script = ClientScript::in_dir(d));
-    let r = get(&app.router, "/socket.io.min.js").await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.text(), script);
-    assert_eq!(r.content_type(), "text/javascript; charset=utf-8");
-    // Read per request: a later install is picked up without a restart.
-    std::fs::write(dir.join("socket.io.min.js.map"), "{}").unwrap();
-    let r = get(&app.router, "/socket.io.min.js.map").await;
-    assert_eq!((r.status, r.text()), (StatusCode::OK, "{}"));
-    std::fs::remove_dir_all(&dir).unwrap();
+/// A fake `socket.io-client` package: `package.json` and the eight files.
+fn fake_package(name: &str, version: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    std::fs::write(
+        dir.join("package.json"),
+        format!(r#"{{"name":"socket.io-client","version":"{version}"}}"#),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("dist")).unwrap();
+    for f in oxio_server::serve_client::CLIENT_FILES {
+        std::fs::write(dir.join("dist").join(f), format!("/* {f} */")).unwrap();
+    }
+    dir
+}
 
-    let r = get(&app.router, "/socket.io.min.js").await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(r.content_type(), "text/plain; charset=utf-8");
-    assert_eq!(
-        r.text(),
-        format!(
-            "socket.io.min.js not found (looked in: {}).\n\
-             Install the Socket.IO browser client with: npm ci --prefix std-server/demo/web\n",
-            dir.display()
-        )
+/// The page's client tag: the engine path for a local copy, the official
+/// CDN with the pinned version's integrity hash otherwise, and nothing
+/// (the page then says the client is missing) without a client.
+#[tokio::test]
+async fn the_page_loads_the_local_client_or_the_cdn_copy() {
+    let pkg = fake_package("client", "4.8.4");
+    for dir in [pkg.clone(), pkg.join("dist")] {
+        let client = demo::assets::find_client(Some(&dir)).unwrap();
+        assert_eq!(client.local_dir(), Some(pkg.join("dist").as_path()));
+        let app = app_with(|c| c.client = Some(client));
+        let page = get(&app.router, "/").await.text().to_owned();
+        assert!(
+            page.contains("  <script src=\"/socket.io/socket.io.min.js\"></script>\n  <script src=\"/app.js\">"),
+            "{page}"
+        );
+    }
+    std::fs::remove_dir_all(&pkg).unwrap();
+
+    // --client-dir naming a folder without the package: the CDN copy.
+    let client = demo::assets::find_client(Some(&pkg)).unwrap();
+    assert_eq!(client.local_dir(), None);
+    assert_eq!(client.version(), demo::assets::PINNED_CLIENT);
+    let app = app_with(|c| c.client = Some(client));
+    let page = get(&app.router, "/").await.text().to_owned();
+    let tag = format!(
+        r#"<script src="https://cdn.socket.io/4.8.4/socket.io.min.js" integrity="{}" crossorigin="anonymous"></script>"#,
+        integrity("4.8.4", "socket.io.min.js").unwrap()
     );
+    assert!(page.contains(&tag), "{page}");
+
+    let app = app_with(|c| c.client = None);
+    let page = get(&app.router, "/").await.text().to_owned();
+    assert!(!page.contains("socket.io.min.js"), "{page}");
+
     // The default looks in the source tree's std-server/demo/web first.
-    let default = ClientScript::default();
     assert_eq!(
-        default.dirs().first().unwrap(),
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/node_modules/socket.io-client/dist")
+        demo::assets::client_packages(None).first().unwrap(),
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/node_modules/socket.io-client")
     );
+}
+
+/// The CDN fallback loads the version web/package.json pins (and its
+/// lock installs), and that version's hashes are known.
+#[test]
+fn the_cdn_fallback_is_the_pinned_client() {
+    let manifest: Value = serde_json::from_str(include_str!("../web/package.json")).unwrap();
+    assert_eq!(
+        manifest["dependencies"]["socket.io-client"],
+        demo::assets::PINNED_CLIENT
+    );
+    let lock: Value = serde_json::from_str(include_str!("../web/package-lock.json")).unwrap();
+    assert_eq!(
+        lock["packages"]["node_modules/socket.io-client"]["version"],
+        demo::assets::PINNED_CLIENT
+    );
+    let cdn = ServeClient::cdn(demo::assets::PINNED_CLIENT).unwrap();
+    for f in [
+        "socket.io.js",
+        "socket.io.min.js",
+        "socket.io.msgpack.min.js",
+        "socket.io.esm.min.js",
+    ] {
+        let tag = cdn.script_tag("/socket.io/", f).unwrap();
+        assert!(tag.contains(r#" integrity="sha384-"#), "{tag}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_are_served_as_openmetrics_text() {
+    let app = app();
+    let r = get(&app.router, "/metrics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.content_type(),
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert!(r.text().contains("# TYPE oxio_engine_handshakes counter\n"));
+    assert!(r.text().ends_with("# EOF\n"));
+    let app = app_with(|c| c.metrics = None);
+    let r = get(&app.router, "/metrics").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

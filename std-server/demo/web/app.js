@@ -1,6 +1,7 @@
 /*
  * The oxio demo page: plain JavaScript on the official Socket.IO client
- * (window.io, from /socket.io.min.js).
+ * (window.io, from /socket.io/socket.io.min.js, or the official CDN when the
+ * npm package is not installed).
  *
  * Stable element ids (tests rely on them; keep them):
  *   #status              connection state; its data-state attribute is one of
@@ -57,7 +58,7 @@
   if (typeof window.io !== "function") {
     setStatus("client-missing", "Socket.IO client missing");
     $("error").textContent =
-      "/socket.io.min.js did not load: install it with `npm ci --prefix std-server/demo/web`, then reload this page.";
+      "The Socket.IO client did not load (no local copy, and the CDN is out of reach?): install it with `npm ci --prefix std-server/demo/web`, restart the server and reload this page.";
     return;
   }
 

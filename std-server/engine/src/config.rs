@@ -27,6 +27,13 @@ use std::time::Duration;
 /// `sid`), after the transport and method checks. It must not block.
 pub type AllowRequest = Arc<dyn Fn(&http::request::Parts) -> Result<(), String> + Send + Sync>;
 
+/// Answers some requests under the engine path before Engine.IO does
+/// (`Some(response)`), or lets them through (`None`): how oxio-server
+/// serves the browser client at `<path>socket.io.js` (Node's
+/// `serveClient`). It gets the request head only and must not block.
+pub type ExtraRoute =
+    Arc<dyn Fn(&http::request::Parts) -> Option<http::Response<bytes::Bytes>> + Send + Sync>;
+
 /// Which `Origin`s CORS admits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CorsOrigins {
@@ -198,6 +205,11 @@ pub struct EngineConfig {
     /// that owns the socket (`axum::serve`, its own hyper loop) must apply
     /// its own: these are not read by the tower layer.
     pub server: ServerLimits,
+    /// Told of handshakes, upgrades, closes, messages, full queues and
+    /// refused requests (metrics); none by default.
+    pub observer: Option<Arc<dyn crate::observe::EngineObserver>>,
+    /// See [`ExtraRoute`]; none by default.
+    pub extra_route: Option<ExtraRoute>,
     /// Compression of long-polling GET answers (Node's `httpCompression`):
     /// gzip or deflate as the request's `Accept-Encoding` prefers, for
     /// bodies of at least [`HttpCompression::threshold`] bytes. `None`
@@ -426,6 +438,8 @@ impl Default for EngineConfig {
             body_rate_grace: Duration::from_secs(10),
             server: ServerLimits::default(),
             http_compression: Some(HttpCompression::default()),
+            observer: None,
+            extra_route: None,
         }
     }
 }
@@ -457,6 +471,8 @@ impl fmt::Debug for EngineConfig {
             .field("body_rate_grace", &self.body_rate_grace)
             .field("server", &self.server)
             .field("http_compression", &self.http_compression)
+            .field("observer", &self.observer.as_ref().map(|_| "<observer>"))
+            .field("extra_route", &self.extra_route.as_ref().map(|_| "<fn>"))
             .finish()
     }
 }

@@ -18,6 +18,7 @@
 //! | mounting: tower [`Layer`](tower_layer::Layer)/`Service`, [`service::listen`] | `service.rs` | the router |
 //! | the server loop's connection counts, idle tracking, refusal log | `limits.rs` | options |
 //! | options | `config.rs` | nothing |
+//! | hooks for metrics ([`observe::EngineObserver`]) | `observe.rs` | the contract |
 //!
 //! The driver reports a finished session upward through a small trait of
 //! its own (`SessionRegistry` in `session.rs`), never through the router's type.
@@ -44,6 +45,7 @@
 pub mod config;
 pub mod contract;
 mod limits;
+pub mod observe;
 mod router;
 pub mod service;
 mod session;

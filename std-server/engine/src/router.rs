@@ -17,6 +17,7 @@ use crate::config::EngineConfig;
 use crate::contract::{
     CloseReason, EngineHandler, HandshakeInfo, Session, SessionHandle, Utf8Bytes,
 };
+use crate::observe::Refusal;
 use crate::session::{Clock, SessionRegistry, SessionShared};
 use crate::session_state::{Active, OutPacket, SessionState, Timing};
 use crate::sync::LockExt;
@@ -170,6 +171,16 @@ impl Engine {
         B::Error: Into<BoxError>,
     {
         let config = &self.inner.config;
+        let req = match &config.extra_route {
+            Some(extra) => {
+                let (parts, body) = req.into_parts();
+                if let Some(res) = extra(&parts) {
+                    return res.map(Full::new);
+                }
+                Request::from_parts(parts, body)
+            }
+            None => req,
+        };
         let origin = req.headers().get(header::ORIGIN).cloned();
         if let Some(c) = &config.cors {
             if cors::is_preflight(req.method()) {
@@ -194,6 +205,7 @@ impl Engine {
         let upgrade = websocket::is_upgrade_request(req.headers());
         let refuse = |e: RequestError| {
             tracing::debug!(error = %e, "request refused");
+            self.refused(Refusal::Code(e.code()));
             if upgrade {
                 e.to_upgrade_response()
             } else {
@@ -276,6 +288,7 @@ impl Engine {
             _ => return refuse(RequestError::UnsupportedProtocolVersion),
         };
         if self.inner.shutting_down.load(Ordering::SeqCst) {
+            self.refused(Refusal::ShuttingDown);
             return empty(StatusCode::SERVICE_UNAVAILABLE);
         }
         if let Some(max) = config.max_sessions {
@@ -284,6 +297,7 @@ impl Engine {
                 self.inner
                     .refusals
                     .refused("session limit reached", open, max);
+                self.refused(Refusal::SessionLimit);
                 return empty(StatusCode::SERVICE_UNAVAILABLE);
             }
         }
@@ -294,6 +308,18 @@ impl Engine {
         match transport {
             Transport::WebSocket => self.handshake_websocket(&mut parts, sid, version, b64),
             _ => self.handshake_polling(parts, sid, version, b64),
+        }
+    }
+
+    fn refused(&self, refusal: Refusal) {
+        if let Some(o) = &self.inner.config.observer {
+            o.request_refused(refusal);
+        }
+    }
+
+    fn opened(&self, transport: Transport) {
+        if let Some(o) = &self.inner.config.observer {
+            o.handshake(transport);
         }
     }
 
@@ -378,6 +404,7 @@ impl Engine {
             self.inner.handler.clone(),
             Arc::downgrade(&self.inner) as std::sync::Weak<dyn SessionRegistry>,
             self.inner.clock,
+            self.inner.config.observer.clone(),
         );
         (session, open)
     }
@@ -407,6 +434,7 @@ impl Engine {
         let (session, open) = self.new_session(&parts, sid.clone(), version, b64, Active::Polling);
         let (body, content_type) = polling::encode_response(version, b64, &[OutPacket::Open(open)]);
         self.register(&session);
+        self.opened(Transport::Polling);
         let mut res = polling::response(body, content_type);
         self.cookie(sid.as_str(), &mut res);
         res
@@ -421,7 +449,11 @@ impl Engine {
     ) -> Response<Bytes> {
         let accept = match websocket::validate(&parts.method, &parts.headers) {
             Ok(a) => a,
-            Err(e) => return e.to_response(),
+            Err(e) => {
+                // A malformed upgrade: counted as a bad request (code 3).
+                self.refused(Refusal::Code(3));
+                return e.to_response();
+            }
         };
         let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
             tracing::error!("WebSocket request without hyper's OnUpgrade extension");
@@ -437,8 +469,11 @@ impl Engine {
             Version::V4 => std::time::Duration::ZERO,
         };
         let limits = self.socket_limits();
+        // Counted once the 101 went through and the session opened (a
+        // failed upgrade never opens it, nor closes it).
         websocket::spawn(on_upgrade, session, false, limits, open_delay, move || {
-            engine.register(&registered)
+            engine.register(&registered);
+            engine.opened(Transport::WebSocket);
         });
         let mut res = websocket::switching_protocols(accept);
         self.cookie(sid.as_str(), &mut res);
@@ -463,7 +498,11 @@ impl Engine {
         let (mut parts, _) = req.into_parts();
         let accept = match websocket::validate(&parts.method, &parts.headers) {
             Ok(a) => a,
-            Err(e) => return e.to_response(),
+            Err(e) => {
+                // A malformed upgrade: counted as a bad request (code 3).
+                self.refused(Refusal::Code(3));
+                return e.to_response();
+            }
         };
         if !config.allow_upgrades {
             return refuse(RequestError::BadRequest);

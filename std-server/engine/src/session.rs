@@ -11,14 +11,15 @@
 use crate::sync::LockExt;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use oxio_codec::engineio::Version;
+use oxio_codec::engineio::{Transport, Version};
 use oxio_codec::Instant;
 use tokio::sync::{oneshot, Notify};
 
 use crate::contract::{
     CloseReason, EngineHandler, HandshakeInfo, Message, SendError, Session, SessionHandle,
 };
-use crate::session_state::{Event, OutPacket, SessionState};
+use crate::observe::EngineObserver;
+use crate::session_state::{Active, Event, OutPacket, SessionState};
 use crate::Sid;
 
 /// Where the driver reports a finished session: the layer that keeps the
@@ -86,6 +87,7 @@ pub(crate) struct SessionShared {
     registry: Weak<dyn SessionRegistry>,
     pub(crate) clock: Clock,
     me: Weak<SessionShared>,
+    observer: Option<Arc<dyn EngineObserver>>,
 }
 
 /// Clears the dispatching flag even if the handler panics.
@@ -99,6 +101,7 @@ impl Drop for DispatchGuard<'_> {
 
 impl SessionShared {
     /// A new session; call [`start`](Self::start) next.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         sid: Sid,
         info: HandshakeInfo,
@@ -107,6 +110,7 @@ impl SessionShared {
         handler: Arc<dyn EngineHandler>,
         registry: Weak<dyn SessionRegistry>,
         clock: Clock,
+        observer: Option<Arc<dyn EngineObserver>>,
     ) -> Arc<Self> {
         let version = state.version();
         Arc::new_cyclic(|me| SessionShared {
@@ -128,6 +132,7 @@ impl SessionShared {
             registry,
             clock,
             me: me.clone(),
+            observer,
         })
     }
 
@@ -160,7 +165,13 @@ impl SessionShared {
         let (r, has_events, finished) = {
             let mut inner = self.lock();
             let before = inner.state.ws_signal();
+            let was_polling = self.observer.is_some() && inner.state.active() == Active::Polling;
             let r = f(&mut inner, now);
+            if was_polling && inner.state.active() == Active::WebSocket {
+                if let Some(o) = &self.observer {
+                    o.upgrade();
+                }
+            }
             self.after_change(&mut inner, now);
             if before.wakes(inner.state.ws_signal()) {
                 self.ws_wake.notify_one();
@@ -217,21 +228,41 @@ impl SessionShared {
         let _guard = DispatchGuard(self);
         let session: Session = me;
         loop {
-            let event = {
+            let (event, active) = {
                 let mut inner = self.lock();
                 match inner.state.poll_event() {
-                    Some(e) => e,
+                    Some(e) => (e, inner.state.active()),
                     None => break,
                 }
             };
             match event {
-                Event::Message(msg) => self.handler.on_message(&session, msg),
+                Event::Message(msg) => {
+                    if let Some(o) = &self.observer {
+                        o.message_in(message_len(&msg));
+                    }
+                    self.handler.on_message(&session, msg)
+                }
                 Event::Closed(reason) => {
                     tracing::debug!(sid = %self.sid, %reason, "session closed");
+                    if let Some(o) = &self.observer {
+                        let transport = match active {
+                            Active::Polling => Transport::Polling,
+                            Active::WebSocket => Transport::WebSocket,
+                        };
+                        o.session_closed(transport, reason);
+                    }
                     self.handler.on_close(&session, reason);
                 }
             }
         }
+    }
+}
+
+/// A message's payload length in bytes.
+fn message_len(msg: &Message) -> usize {
+    match msg {
+        Message::Text(t) => t.as_bytes().len(),
+        Message::Binary(b) => b.len(),
     }
 }
 
@@ -274,7 +305,15 @@ impl SessionHandle for SessionShared {
     }
 
     fn send_many(&self, msgs: &[Message]) -> Result<(), SendError> {
-        self.with(|inner, _| inner.state.send_many(msgs))
+        let sent = self.with(|inner, _| inner.state.send_many(msgs));
+        if let Some(o) = &self.observer {
+            match sent {
+                Ok(()) => o.messages_out(msgs.len(), msgs.iter().map(message_len).sum()),
+                Err(SendError::Full) => o.queue_full(),
+                Err(SendError::Closed) => {}
+            }
+        }
+        sent
     }
 
     fn close(&self, reason: CloseReason) {

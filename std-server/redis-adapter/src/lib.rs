@@ -371,6 +371,14 @@ impl RedisAdapterFactory {
                 .all(|n| status.subscribed.contains(n))
     }
 
+    /// Messages waiting in the publish queue (at most
+    /// [`publish_queue_len`](RedisAdapterBuilder::publish_queue_len)): grows
+    /// while Redis is slow or down.
+    pub fn publish_queue_depth(&self) -> u64 {
+        let tx = &self.driver.shared.pub_tx;
+        u64::try_from(tx.max_capacity().saturating_sub(tx.capacity())).unwrap_or(u64::MAX)
+    }
+
     /// Waits up to `timeout` for [`RedisAdapterFactory::is_ready`].
     pub async fn ready(&self, timeout: Duration) -> bool {
         let mut rx = self.driver.shared.status.subscribe();

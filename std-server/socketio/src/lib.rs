@@ -30,6 +30,10 @@
 //! | `oxio-server` (this one) | Socket.IO: namespaces, middleware, sockets, events, acks, rooms, broadcasts | [`socketio`] |
 //! | `oxio-redis-adapter` | a Redis adapter, built on `oxio-adapter` only | (a crate of its own) |
 //!
+//! Operating it: [`serve_client`] (Node's `serveClient`), [`metrics`]
+//! (Prometheus; feature `metrics`, on by default) and the observer traits
+//! they build on ([`engine::observe`], [`socketio::Observer`]).
+//!
 //! ## Differences from Node's socket.io
 //!
 //! A Node client cannot tell oxio from Node's server in normal use (the
@@ -86,12 +90,18 @@
 //!   64 characters is not looked up. Engine.IO v3 clients get no `pid` (Node
 //!   makes one but never sends it); the events they receive carry offsets,
 //!   as in Node.
+//! - `serve_client` is off by default (Node's is on): the library cannot
+//!   know where the client's npm package is. It compresses with gzip only
+//!   (Node also offers br and deflate).
 //! - The Redis adapter (`oxio-redis-adapter`) speaks the classic
 //!   @socket.io/redis-adapter 8.x protocol; the sharded variant
 //!   (`createShardedAdapter`) is not implemented.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "metrics")]
+pub mod metrics;
+pub mod serve_client;
 pub mod socketio;
 
 #[cfg(feature = "admin-ui")]
@@ -109,6 +119,7 @@ pub use oxio_engine::{config, service, sync, transport};
 /// Engine.IO sessions and the contract the Socket.IO layer builds on
 /// (the `oxio-engine` crate).
 pub mod engine {
+    pub use oxio_engine::observe;
     pub use oxio_engine::{
         BoxError, CloseReason, Engine, EngineBody, EngineHandler, HandshakeInfo, Message,
         RandomError, SendError, Session, SessionHandle, Sid, Utf8Bytes,

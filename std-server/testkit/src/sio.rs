@@ -105,7 +105,7 @@ impl SioServer {
 /// Serves `sio` with `config` on `addr` (use port 0 for a fresh one).
 pub async fn start_on(addr: SocketAddr, config: EngineConfig, sio: SocketIo) -> SioServer {
     let io = sio.io();
-    let engine = Engine::new(config, sio);
+    let engine = sio.engine(config);
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -10,6 +10,12 @@
 // pages show, then exits 0; on any failure prints {"ok":false,"error",...}
 // (with screenshots of both pages in <shot-dir>) and exits 1.
 // Chromium: $OXIO_CHROMIUM, else /usr/bin/chromium.
+//
+// With $OXIO_CDN_FILE set (the server has no local client, so the page loads
+// it from the official CDN with an integrity hash), requests to the CDN are
+// answered with that file, as the CDN would (the test machine is offline),
+// and a third page gets altered bytes: the browser must refuse them.
+// Either way the result has the page's client <script> attributes.
 "use strict";
 
 const fs = require("fs");
@@ -26,9 +32,11 @@ if (!base || !chatText || !restMarker || !formMarker || !shotDir) {
   process.exit(64);
 }
 const executablePath = process.env.OXIO_CHROMIUM || "/usr/bin/chromium";
+const cdnFile = process.env.OXIO_CDN_FILE || "";
+const CDN = "https://cdn.socket.io/";
 
 let step = "start";
-const result = { ok: false, step, page_errors: [], console_errors: [], http_errors: [] };
+const result = { ok: false, step, page_errors: [], console_errors: [], http_errors: [], cdn_requests: [] };
 let context = null;
 let userDataDir = null;
 const pages = {};
@@ -44,8 +52,31 @@ const watchdog = setTimeout(() => {
   process.exit(3);
 }, WATCHDOG_MS);
 
+// Answers the page's CDN requests with `body` (CORS as the CDN does).
+async function routeCdn(page, name, body) {
+  await page.route(CDN + "**", (route) => {
+    result.cdn_requests.push(`${name}: ${route.request().url()}`);
+    return route.fulfill({
+      status: 200,
+      contentType: "application/javascript; charset=utf-8",
+      headers: { "access-control-allow-origin": "*" },
+      body,
+    });
+  });
+}
+
+// The page's Socket.IO client <script> tag.
+function clientScript(page) {
+  return page.$eval('script[src*="socket.io"]', (s) => ({
+    src: s.getAttribute("src"),
+    integrity: s.getAttribute("integrity"),
+    crossorigin: s.getAttribute("crossorigin"),
+  }));
+}
+
 async function openPage(name) {
   const page = await context.newPage();
+  if (cdnFile) await routeCdn(page, name, fs.readFileSync(cdnFile));
   page.setDefaultTimeout(STEP_MS);
   page.on("pageerror", (err) => result.page_errors.push(`${name}: ${err.message}`));
   page.on("console", (msg) => {
@@ -123,6 +154,7 @@ async function main() {
   await a.waitForSelector("#status[data-state=connected]");
   await b.waitForSelector("#status[data-state=connected]");
   result.ids = { a: await a.textContent("#socket-id"), b: await b.textContent("#socket-id") };
+  result.client_script = await clientScript(a);
   result.welcome = { a: await a.textContent("#welcome"), b: await b.textContent("#welcome") };
 
   step = "chat";
@@ -166,6 +198,20 @@ async function main() {
     b: await b.getAttribute("#status", "data-state"),
   };
   result.messages = { a: await messages(a), b: await messages(b) };
+
+  if (cdnFile) {
+    step = "altered CDN copy";
+    const t = await context.newPage();
+    t.setDefaultTimeout(STEP_MS);
+    const errors = [];
+    t.on("console", (msg) => msg.type() === "error" && errors.push(msg.text()));
+    const altered = Buffer.concat([fs.readFileSync(cdnFile), Buffer.from("\n/* altered */\n")]);
+    await routeCdn(t, "altered", altered);
+    await t.goto(base + "/");
+    await t.waitForSelector("#status[data-state=client-missing]");
+    result.altered = { io: await t.evaluate(() => typeof window.io), console_errors: errors };
+    await t.close();
+  }
   result.ok = true;
   result.step = "done";
 }

@@ -168,11 +168,16 @@ impl AckFuture {
         let guard = Guard { socket, id };
         AckFuture {
             inner: Box::pin(async move {
-                let _guard = guard;
+                let guard = guard;
                 match tokio::time::timeout_at(deadline, rx).await {
                     Ok(Ok(payload)) => Ok(payload),
                     Ok(Err(_)) => Err(AckError::Disconnected),
-                    Err(_) => Err(AckError::Timeout),
+                    Err(_) => {
+                        if let Some(s) = guard.socket.upgrade() {
+                            s.ack_timed_out();
+                        }
+                        Err(AckError::Timeout)
+                    }
                 }
             }),
         }

@@ -651,7 +651,7 @@ impl Client {
         // Already done by the in-memory adapter; other adapters may not.
         ns.adapter().add_all(&sid, &session.rooms);
         for packet in &missed {
-            if deliver(&self.session, packet, false, self.server.config.overflow).is_err() {
+            if deliver(&self.session, packet, false, &self.server).is_err() {
                 break;
             }
         }

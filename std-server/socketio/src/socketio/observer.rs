@@ -1,5 +1,9 @@
 //! Observers: what a monitoring tool (the admin UI, metrics) sees of the
-//! server's traffic, through [`Io::observe`](super::Io::observe).
+//! server's traffic, through [`Io::observe`](super::Io::observe) or the
+//! builder's [`observe`](super::SocketIoBuilder::observe) (which also
+//! installs the Engine.IO layer's
+//! [`EngineObserver`](crate::engine::observe::EngineObserver): handshakes,
+//! upgrades, messages and bytes, refusals).
 //!
 //! The hooks cost one relaxed atomic load each on the hot path while no
 //! observer is installed. Installed observers are called synchronously, on
@@ -67,6 +71,19 @@ pub trait Observer: Send + Sync + 'static {
     /// An event packet (emit or broadcast, not an ack) was queued for a
     /// socket's client (Node's `socket.onAnyOutgoing`).
     fn event_sent(&self, _socket: &Socket, _packet: &Outgoing) {}
+    /// A broadcast (`io.emit`, `to(..).emit`, ...) was handed to the adapter.
+    fn broadcast(&self) {}
+    /// A packet was queued for one socket (a direct emit, or one delivery
+    /// of a broadcast).
+    fn delivered(&self) {}
+    /// A packet was dropped because the client's queue was full
+    /// (`volatile`: a volatile packet, else the `DropPacket` policy).
+    fn dropped(&self, _volatile: bool) {}
+    /// A client was disconnected because its queue was full (the
+    /// `Disconnect` overflow policy).
+    fn slow_client_closed(&self) {}
+    /// An emit with ack got no answer in time.
+    fn ack_timeout(&self) {}
 }
 
 /// Most observers one server takes ([`Io::observe`](super::Io::observe)).

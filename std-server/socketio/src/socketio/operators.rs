@@ -102,6 +102,7 @@ impl BroadcastOperators {
     /// encoded once.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let packet = Outgoing::event(self.ns.name(), None, event, args)?;
+        self.server.observers.each(|o| o.broadcast());
         self.ns.adapter().broadcast(&packet, &self.opts)?;
         Ok(())
     }
@@ -127,6 +128,7 @@ impl BroadcastOperators {
         };
         let mut opts = self.opts.clone();
         opts.flags.timeout = Some(timeout);
+        self.server.observers.each(|o| o.broadcast());
         match self.ns.adapter().broadcast_with_ack(&packet, id, &opts) {
             Ok(collector) => BroadcastAckFuture::collecting(collector, deadline),
             Err(e) => BroadcastAckFuture::failed(e.into()),

@@ -6,11 +6,13 @@ use super::namespace::{
     normalize, template_for, DynEntry, Namespace, NsHandle, NsMatcher, NsPattern, NsTemplate,
     Registry,
 };
-use super::observer::Observers;
+use super::observer::{Observer, Observers};
 use super::{ConnectHandler, Extensions, Io, NsPatternError};
+use crate::serve_client::ServeClient;
 use oxio_adapter::{AdapterFactory, ConnectionStateRecovery, MemoryAdapterFactory};
 use oxio_codec::Limits;
 use oxio_engine::config::EngineConfig;
+use oxio_engine::observe::EngineObserver;
 use oxio_engine::service::EngineLayer;
 use oxio_engine::sync::{LockExt, RwLockExt};
 use oxio_engine::{CloseReason, Engine, EngineHandler, Message, Session};
@@ -113,6 +115,9 @@ pub struct SocketIoBuilder {
     engine: EngineConfig,
     state: Extensions,
     adapter: Option<Arc<dyn AdapterFactory>>,
+    observers: Vec<Arc<dyn Observer>>,
+    engine_observer: Option<Arc<dyn EngineObserver>>,
+    serve_client: Option<ServeClient>,
 }
 
 impl SocketIoBuilder {
@@ -203,6 +208,53 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Reports what the server does to `observer`, on both layers: the
+    /// Socket.IO one ([`Observer`](super::Observer), as
+    /// [`Io::observe`](super::Io::observe) installs it later) and the
+    /// Engine.IO one ([`EngineObserver`], in the engine that
+    /// [`build_engine`](Self::build_engine) or [`SocketIo::engine`] makes).
+    /// Called again, both observers are told, in order; past
+    /// [`MAX_OBSERVERS`](super::MAX_OBSERVERS) the extra ones are ignored
+    /// with a log line.
+    pub fn observe<O: Observer + EngineObserver>(mut self, observer: Arc<O>) -> Self {
+        if self.observers.len() >= super::MAX_OBSERVERS {
+            tracing::warn!(max = super::MAX_OBSERVERS, "too many observers; ignored");
+            return self;
+        }
+        let sio: Arc<dyn Observer> = observer.clone();
+        let engine: Arc<dyn EngineObserver> = observer;
+        self.observers.push(sio);
+        self.engine_observer = Some(match self.engine_observer.take() {
+            Some(first) => Arc::new(oxio_engine::observe::Pair(first, engine)),
+            None => engine,
+        });
+        self
+    }
+
+    /// Counts into `metrics` (Prometheus); see [`Metrics`](crate::metrics::Metrics).
+    ///
+    /// ```
+    /// use oxio_server::metrics::Metrics;
+    /// use oxio_server::socketio::SocketIo;
+    ///
+    /// let metrics = Metrics::new();
+    /// let (engine, _io) = SocketIo::builder().metrics(&metrics).build_engine();
+    /// assert!(metrics.encode().contains("oxio_engine_handshakes_total"));
+    /// # let _ = engine;
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn metrics(self, metrics: &crate::metrics::Metrics) -> Self {
+        self.observe(metrics.observer())
+    }
+
+    /// Serves the official browser client under the engine path, as Node's
+    /// `serveClient` (off by default here: the library cannot know where
+    /// the client's npm package is); see [`ServeClient`].
+    pub fn serve_client(mut self, client: ServeClient) -> Self {
+        self.serve_client = Some(client);
+        self
+    }
+
     /// Uses another adapter than the in-memory one.
     pub fn with_adapter(mut self, factory: impl AdapterFactory) -> Self {
         self.adapter = Some(Arc::new(factory));
@@ -237,7 +289,7 @@ impl SocketIoBuilder {
         let config = std::mem::take(&mut self.engine);
         let sio = self.build();
         let io = sio.io();
-        (Engine::new(config, sio), io)
+        (sio.engine(config), io)
     }
 
     /// The server alone: the [`EngineHandler`] to give an [`Engine`]. The
@@ -258,8 +310,17 @@ impl SocketIoBuilder {
             adapter_factory: adapter,
             registry: RwLock::new(Registry::default()),
             clients: Mutex::new(HashMap::new()),
-            observers: Observers::default(),
+            observers: {
+                let observers = Observers::default();
+                for o in self.observers {
+                    // The builder refuses more than MAX_OBSERVERS.
+                    let _ = observers.add(o);
+                }
+                observers
+            },
             admin_data: std::sync::atomic::AtomicBool::new(false),
+            engine_observer: self.engine_observer,
+            serve_client: self.serve_client,
         });
         let root = Namespace::new("/".into(), template_for(|| {}), false, &inner);
         inner.registry_write().statics.insert("/".into(), root);
@@ -278,6 +339,8 @@ pub(crate) struct ServerInner {
     /// The admin UI is installed: the data other nodes see of a socket
     /// carries `_admin` (client id, transport), as Node's does.
     pub(crate) admin_data: std::sync::atomic::AtomicBool,
+    engine_observer: Option<Arc<dyn EngineObserver>>,
+    serve_client: Option<ServeClient>,
 }
 
 impl ServerInner {
@@ -462,7 +525,36 @@ impl SocketIo {
             engine: EngineConfig::default(),
             state: Extensions::default(),
             adapter: None,
+            observers: Vec::new(),
+            engine_observer: None,
+            serve_client: None,
         }
+    }
+
+    /// An [`Engine`] driving this server, with `config` completed by the
+    /// builder's [`observe`](SocketIoBuilder::observe) /
+    /// [`metrics`](SocketIoBuilder::metrics) observer and its
+    /// [`serve_client`](SocketIoBuilder::serve_client) route (unless
+    /// `config` sets its own).
+    ///
+    /// ```
+    /// use oxio_server::config::EngineConfig;
+    /// use oxio_server::socketio::SocketIo;
+    ///
+    /// let sio = SocketIo::builder().build();
+    /// let engine = sio.engine(EngineConfig::default());
+    /// assert!(engine.serves("/socket.io/"));
+    /// ```
+    pub fn engine(&self, mut config: EngineConfig) -> Engine {
+        if config.observer.is_none() {
+            config.observer = self.inner.engine_observer.clone();
+        }
+        if config.extra_route.is_none() {
+            if let Some(client) = &self.inner.serve_client {
+                config.extra_route = Some(client.route(&config.path));
+            }
+        }
+        Engine::new(config, self.clone())
     }
 
     /// A server with the default options, its engine as a tower layer, and

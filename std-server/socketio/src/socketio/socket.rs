@@ -154,21 +154,27 @@ pub(crate) fn deliver(
     session: &Session,
     packet: &Outgoing,
     volatile: bool,
-    policy: OverflowPolicy,
+    server: &ServerInner,
 ) -> Result<(), EmitError> {
     match session.send_many(packet.messages()) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            server.observers.each(|o| o.delivered());
+            Ok(())
+        }
         Err(SendError::Closed) => Err(EmitError::Closed),
         Err(SendError::Full) if volatile => {
             tracing::trace!(sid = session.sid(), "volatile packet dropped: queue full");
+            server.observers.each(|o| o.dropped(true));
             Ok(())
         }
-        Err(SendError::Full) if policy == OverflowPolicy::DropPacket => {
+        Err(SendError::Full) if server.config.overflow == OverflowPolicy::DropPacket => {
             tracing::debug!(sid = session.sid(), "packet dropped: queue full");
+            server.observers.each(|o| o.dropped(false));
             Err(EmitError::SlowClient)
         }
         Err(SendError::Full) => {
             tracing::warn!(sid = session.sid(), "slow client disconnected: queue full");
+            server.observers.each(|o| o.slow_client_closed());
             session.close(CloseReason::ForcedClose);
             Err(EmitError::SlowClient)
         }
@@ -425,7 +431,7 @@ impl Socket {
         if self.state.load(Ordering::Acquire) != CONNECTED {
             return Err(EmitError::Closed);
         }
-        deliver(&self.session, packet, volatile, self.server.config.overflow)?;
+        deliver(&self.session, packet, volatile, &self.server)?;
         self.server.observers.each(|o| {
             o.packets_out(&self.session, packet.messages());
             if matches!(packet.text().as_str().as_bytes().first(), Some(b'2' | b'5')) {
@@ -439,7 +445,7 @@ impl Socket {
     /// middleware's emit, which Node writes before the CONNECT reply).
     #[cfg(feature = "admin-ui")]
     pub(crate) fn send_early(&self, packet: &Outgoing) -> Result<(), EmitError> {
-        deliver(&self.session, packet, false, self.server.config.overflow)?;
+        deliver(&self.session, packet, false, &self.server)?;
         self.server
             .observers
             .each(|o| o.packets_out(&self.session, packet.messages()));
@@ -591,6 +597,11 @@ impl Socket {
                 self.session.close(CloseReason::ForcedClose);
             }
         }
+    }
+
+    /// An emit with ack of this socket timed out (for the observer).
+    pub(crate) fn ack_timed_out(&self) {
+        self.server.observers.each(|o| o.ack_timeout());
     }
 
     pub(crate) fn set_connected(&self) -> bool {
