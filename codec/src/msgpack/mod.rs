@@ -179,6 +179,23 @@ pub fn from_slice_with_depth<'de, T: Deserialize<'de>>(
     Ok(value)
 }
 
+/// Deserializes the arguments held by a raw msgpack array (the `data` of an
+/// EVENT or ACK, see [`Packet::raw_data`]) after its first `skip` elements,
+/// by the tuple rule of [`Packet::args`]; for a packet kept as bytes and
+/// read later. Strings and bytes borrow from `array`.
+///
+/// ```
+/// let (n, s): (u8, &str) = oxio_codec::msgpack::args_from_slice(b"\x93\xa1e\x07\xa1x", 1, 32).unwrap();
+/// assert_eq!((n, s), (7, "x"));
+/// ```
+pub fn args_from_slice<'de, T: Deserialize<'de>>(
+    array: &'de [u8],
+    skip: usize,
+    max_depth: usize,
+) -> Result<T, Error> {
+    de::args_from_slice(array, skip, max_depth).map_err(Error::Deserialize)
+}
+
 /// Writes `value` as msgpack into `buf` the way notepack.io writes the same
 /// JavaScript value, and returns the number of bytes written.
 ///
@@ -576,6 +593,35 @@ pub struct RawArgs<'a> {
     left: usize,
 }
 
+impl<'a> RawArgs<'a> {
+    /// The elements of the raw msgpack array `array` after its first
+    /// `skip` (none when `array` is not an array).
+    ///
+    /// ```
+    /// let args: Vec<&[u8]> = oxio_codec::msgpack::RawArgs::new(b"\x93\xa1e\x01\x02", 1).collect();
+    /// assert_eq!(args, [&b"\x01"[..], b"\x02"]);
+    /// ```
+    pub fn new(array: &'a [u8], skip: usize) -> Self {
+        let mut pos = 0;
+        let mut it = match head(array, &mut pos) {
+            Ok(Head::Array(n)) => RawArgs {
+                buf: array,
+                pos,
+                left: n,
+            },
+            _ => RawArgs {
+                buf: &[],
+                pos: 0,
+                left: 0,
+            },
+        };
+        for _ in 0..skip {
+            it.next();
+        }
+        it
+    }
+}
+
 impl<'a> Iterator for RawArgs<'a> {
     type Item = &'a [u8];
     fn next(&mut self) -> Option<&'a [u8]> {
@@ -892,6 +938,50 @@ impl Encoder {
             Some(event),
             args,
         )?;
+        Ok(out)
+    }
+
+    /// An EVENT whose arguments are given as raw msgpack values, copied
+    /// as they are (each must be one valid msgpack value, such as the
+    /// items of [`Packet::raw_args`]): to re-send received arguments, or
+    /// to append one (connection state recovery's offset) without a decode
+    /// and re-encode. Same key order as [`Encoder::event`].
+    ///
+    /// ```
+    /// let enc = oxio_codec::msgpack::Encoder::default();
+    /// let v = enc.event_raw_to_vec("/", None, "m", &[b"\x01", b"\xa1x"]).unwrap();
+    /// assert_eq!(v, enc.event_to_vec("/", None, "m", &(1, "x")).unwrap());
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn event_raw_to_vec(
+        &self,
+        namespace: &str,
+        ack_id: Option<u64>,
+        event: &str,
+        args: &[&[u8]],
+    ) -> Result<alloc::vec::Vec<u8>, Error> {
+        check_nsp(namespace)?;
+        if is_reserved_event(event) {
+            return Err(Error::ReservedEventName);
+        }
+        let size = args
+            .iter()
+            .fold(32 + namespace.len() + event.len(), |n, a| {
+                n.saturating_add(a.len())
+            });
+        let mut out = alloc::vec::Vec::with_capacity(size);
+        ser::map_header(&mut out, 3 + usize::from(ack_id.is_some())).map_err(map_ser)?;
+        put_type(&mut out, PacketType::Event)?;
+        put_key(&mut out, "data")?;
+        ser::array_header(&mut out, args.len().saturating_add(1)).map_err(map_ser)?;
+        ser::write_str(&mut out, event).map_err(map_ser)?;
+        for arg in args {
+            out.extend_from_slice(arg);
+        }
+        if let Some(id) = ack_id {
+            put_id(&mut out, id)?;
+        }
+        put_nsp(&mut out, namespace)?;
         Ok(out)
     }
 

@@ -10,7 +10,7 @@
 
 use bytes::Bytes;
 use oxio_adapter::{BroadcastFlags, BroadcastOptions, Cause, Room};
-use oxio_adapter::{Outgoing, Payload};
+use oxio_adapter::{Outgoing, Parser, Payload};
 use rmpv::{Integer, Value};
 use serde_json::{Map, Number, Value as Json};
 use std::time::Duration;
@@ -469,6 +469,9 @@ pub(crate) fn packet_from_outgoing(
     packet: &Outgoing,
     max_depth: usize,
 ) -> Result<WirePacket, MessageError> {
+    if let Some(frame) = packet.msgpack_frame() {
+        return packet_from_msgpack(frame, max_depth);
+    }
     let decoded = oxio_codec::socketio::Decoder::default()
         .decode(packet.text().as_str())
         .map_err(MessageError::Packet)?;
@@ -478,6 +481,32 @@ pub(crate) fn packet_from_outgoing(
         nsp: decoded.namespace().to_owned(),
         data,
         attachments: packet.attachments().cloned().collect(),
+    })
+}
+
+/// [`packet_from_outgoing`] for a packet of the msgpack parser: its
+/// `data` (bytes inline) becomes JSON with placeholders and attachments,
+/// the form every message to other nodes is built from.
+fn packet_from_msgpack(frame: &[u8], max_depth: usize) -> Result<WirePacket, MessageError> {
+    let limits = oxio_codec::Limits {
+        max_packet_len: usize::MAX,
+        max_depth,
+        ..oxio_codec::Limits::DEFAULT
+    };
+    let decoded = oxio_codec::msgpack::Decoder::new(limits)
+        .decode(frame)
+        .map_err(MessageError::Packet)?;
+    let raw = decoded.raw_data().ok_or(MessageError::Shape("data"))?;
+    let lim = MsgLimits {
+        max_len: usize::MAX,
+        max_depth,
+    };
+    let mut attachments = Vec::new();
+    let data = to_json(&read_msgpack(raw, &lim)?, &mut attachments, max_depth)?;
+    Ok(WirePacket {
+        nsp: decoded.namespace().to_owned(),
+        data,
+        attachments,
     })
 }
 
@@ -510,10 +539,28 @@ fn json_depth_exceeds(v: &Json, max: usize) -> bool {
 impl WirePacket {
     /// The packet as a Socket.IO frame for local clients (`ack_id` for a
     /// broadcast with acks).
-    pub(crate) fn to_outgoing(&self, ack_id: Option<u64>) -> Result<Outgoing, MessageError> {
+    pub(crate) fn to_outgoing(
+        &self,
+        ack_id: Option<u64>,
+        parser: Parser,
+    ) -> Result<Outgoing, MessageError> {
         let arr = self.data.as_array().ok_or(MessageError::Shape("data"))?;
-        if !matches!(arr.first(), Some(Json::String(_))) {
+        let Some(Json::String(event)) = arr.first() else {
             return Err(MessageError::Shape("event name"));
+        };
+        if parser == Parser::Msgpack {
+            let depth = usize::MAX;
+            let args = arr
+                .get(1..)
+                .unwrap_or_default()
+                .iter()
+                .map(|a| Ok(write_msgpack(&to_msgpack(a, &self.attachments, depth)?)))
+                .collect::<Result<Vec<_>, MessageError>>()?;
+            let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            let frame = oxio_codec::msgpack::Encoder::default()
+                .event_raw_to_vec(&self.nsp, ack_id, event, &refs)
+                .map_err(MessageError::Packet)?;
+            return Ok(Outgoing::from_msgpack(Bytes::from(frame)));
         }
         let mut text = String::new();
         if self.attachments.is_empty() {
@@ -686,6 +733,21 @@ pub(crate) fn encode_broadcast_ack(
     payload: &Payload,
     max_depth: usize,
 ) -> Result<Vec<u8>, MessageError> {
+    if payload.raw_msgpack().is_some() {
+        let lim = MsgLimits {
+            max_len: usize::MAX,
+            max_depth,
+        };
+        let first = match payload.raw_msgpack_args().next() {
+            Some(raw) => read_msgpack(raw, &lim)?,
+            None => Value::Nil,
+        };
+        return Ok(write_msgpack(&Value::Map(vec![
+            (s("type"), Value::from(RequestType::BroadcastAck as u8)),
+            (s("requestId"), s(request_id)),
+            (s("packet"), first),
+        ])));
+    }
     let args = parse_json(payload.raw(), max_depth)?;
     let first = args
         .as_array()
@@ -775,7 +837,11 @@ mod tests {
         assert!(b.opts.except.is_empty());
         assert_eq!(b.opts.flags, BroadcastFlags::default());
         assert_eq!(
-            b.packet.to_outgoing(None).unwrap().text().as_str(),
+            b.packet
+                .to_outgoing(None, Parser::Json)
+                .unwrap()
+                .text()
+                .as_str(),
             r#"2["hello","you"]"#
         );
     }
@@ -806,7 +872,7 @@ mod tests {
         let back = decode_broadcast(&bytes, &lim()).unwrap();
         assert_eq!(back.packet.nsp, "/chat");
         assert_eq!(back.opts, opts);
-        let again = back.packet.to_outgoing(Some(4)).unwrap();
+        let again = back.packet.to_outgoing(Some(4), Parser::Json).unwrap();
         assert_eq!(
             again.text().as_str(),
             r#"51-/chat,4["up",1,{"_placeholder":true,"num":0}]"#
@@ -988,7 +1054,7 @@ mod tests {
                 data: json!([1]),
                 attachments: vec![]
             }
-            .to_outgoing(None),
+            .to_outgoing(None, Parser::Json),
             Err(MessageError::Shape("event name"))
         );
     }

@@ -3,12 +3,14 @@
 // object per line: {"step":"<name>",...}; the last line is {"step":"done"},
 // a failure is {"error":"..."}. Binary values are printed as {"bin":[bytes]}.
 //
-// Usage: node sio_client.js <http://host:port> <scenario> [websocket|polling|upgrade]
+// Usage: node sio_client.js <http://host:port> <scenario> [websocket|polling|upgrade] [json|msgpack]
+// (msgpack: socket.io-client 4.8.x with socket.io-msgpack-parser 3.x, for
+// tests/sio_interop_msgpack.rs)
 // Scenarios: basic, namespaces, rooms, reconnect, burst (socket.io-client 4.8.x),
 //            v2 (socket.io-client 2.5.0, Engine.IO v3).
 "use strict";
 
-const [, , url, scenario, mode = "websocket"] = process.argv;
+const [, , url, scenario, mode = "websocket", parserName = "json"] = process.argv;
 
 function out(step, data) {
   console.log(JSON.stringify(Object.assign({ step }, data || {})));
@@ -51,7 +53,20 @@ function ask(socket, ev, ...args) {
   return new Promise((resolve) => socket.emit(ev, ...args, (...reply) => resolve(reply)));
 }
 
-const v4 = () => require("socket.io-client");
+/** socket.io-client 4.8.x; with the msgpack parser when asked for. */
+function v4() {
+  const client = require("socket.io-client");
+  if (parserName !== "msgpack") return client;
+  const parser = require("socket.io-msgpack-parser");
+  const withParser = (opts) => Object.assign({ parser }, opts);
+  class Manager extends client.Manager {
+    constructor(uri, opts) {
+      super(uri, withParser(opts));
+    }
+  }
+  const io = (uri, opts) => client.io(uri, withParser(opts));
+  return Object.assign({}, client, { io, Manager });
+}
 
 async function basic() {
   const { io } = v4();

@@ -69,7 +69,8 @@ pub use io::Io;
 pub use namespace::{ConnectMiddleware, MiddlewareFuture, NsHandle, NsPatternError};
 pub use operators::BroadcastOperators;
 pub use oxio_adapter::{
-    AckError, AckResponse, BroadcastAcks, ConnectionStateRecovery, EmitError, Outgoing, Payload,
+    AckError, AckResponse, BroadcastAcks, ConnectionStateRecovery, EmitError, Outgoing, Parser,
+    Payload,
 };
 pub use oxio_engine::Sid;
 pub use server::{OverflowPolicy, SocketIo, SocketIoBuilder, SocketIoConfig};
