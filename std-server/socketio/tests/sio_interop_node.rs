@@ -3,15 +3,18 @@
 //! `tests/sio_support/app.rs`: WebSocket only, polling only and upgrade;
 //! namespaces, auth and middleware refusals; acks both ways with timeouts;
 //! binary both ways; rooms and broadcasts; disconnects from either side;
-//! reconnection after a server restart.
+//! reconnection after a server restart. The basic, namespace and room
+//! scenarios run again with `socket.io-msgpack-parser` on the client and
+//! [`Parser::Msgpack`] on the server (issue 13).
 //!
 //! Needs `npm ci --prefix std-server/testkit/js`. Without it the tests print a
 //! notice and pass, unless `CI` or `OXIO_REQUIRE_NODE=1` is set: then they fail.
 
 use oxio_testkit::sio as sio_support;
 
+use oxio_server::socketio::Parser;
 use serde_json::json;
-use sio_support::app::interop_app;
+use sio_support::app::{interop_app, interop_app_with};
 use sio_support::{run, sio_config, start, start_on, step, ClientProcess, Log};
 
 fn ready() -> bool {
@@ -22,11 +25,25 @@ fn args(mode: &str, url: &str, scenario: &str) -> Vec<String> {
     vec![url.to_owned(), scenario.to_owned(), mode.to_owned()]
 }
 
-async fn basic(mode: &'static str) {
+/// [`args`] for clients speaking `parser`.
+fn args_with(parser: Parser, mode: &str, url: &str, scenario: &str) -> Vec<String> {
+    let mut a = args(mode, url, scenario);
+    a.push(match parser {
+        Parser::Msgpack => "msgpack".to_owned(),
+        _ => "json".to_owned(),
+    });
+    a
+}
+
+fn msgpack_ready() -> bool {
+    sio_support::node_ready("socket.io-msgpack-parser")
+}
+
+async fn basic(mode: &'static str, parser: Parser) {
     let log = Log::default();
-    let srv = start(sio_config(), interop_app(log.clone())).await;
+    let srv = start(sio_config(), interop_app_with(parser, log.clone())).await;
     let url = format!("http://{}", srv.addr);
-    let lines = ClientProcess::node("sio_client.js", &args(mode, &url, "basic"))
+    let lines = ClientProcess::node("sio_client.js", &args_with(parser, mode, &url, "basic"))
         .finish()
         .await;
     let connect = step(&lines, "connect");
@@ -83,31 +100,34 @@ async fn basic(mode: &'static str) {
 #[test]
 fn v4_client_websocket_only() {
     if ready() {
-        run(basic("websocket"));
+        run(basic("websocket", Parser::Json));
     }
 }
 
 #[test]
 fn v4_client_polling_only() {
     if ready() {
-        run(basic("polling"));
+        run(basic("polling", Parser::Json));
     }
 }
 
 #[test]
 fn v4_client_upgrade() {
     if ready() {
-        run(basic("upgrade"));
+        run(basic("upgrade", Parser::Json));
     }
 }
 
-async fn namespaces(mode: &'static str) {
+async fn namespaces(mode: &'static str, parser: Parser) {
     let log = Log::default();
-    let srv = start(sio_config(), interop_app(log.clone())).await;
+    let srv = start(sio_config(), interop_app_with(parser, log.clone())).await;
     let url = format!("http://{}", srv.addr);
-    let lines = ClientProcess::node("sio_client.js", &args(mode, &url, "namespaces"))
-        .finish()
-        .await;
+    let lines = ClientProcess::node(
+        "sio_client.js",
+        &args_with(parser, mode, &url, "namespaces"),
+    )
+    .finish()
+    .await;
     assert_eq!(
         step(&lines, "connected"),
         &json!({"step": "connected", "multiplexed": true, "distinct_ids": true})
@@ -156,40 +176,86 @@ async fn namespaces(mode: &'static str) {
 #[test]
 fn v4_client_namespaces_auth_and_middleware_websocket() {
     if ready() {
-        run(namespaces("websocket"));
+        run(namespaces("websocket", Parser::Json));
     }
 }
 
 #[test]
 fn v4_client_namespaces_auth_and_middleware_polling() {
     if ready() {
-        run(namespaces("polling"));
+        run(namespaces("polling", Parser::Json));
     }
+}
+
+async fn rooms(parser: Parser) {
+    let log = Log::default();
+    let srv = start(sio_config(), interop_app_with(parser, log.clone())).await;
+    let url = format!("http://{}", srv.addr);
+    let lines = ClientProcess::node(
+        "sio_client.js",
+        &args_with(parser, "websocket", &url, "rooms"),
+    )
+    .finish()
+    .await;
+    assert_eq!(
+        step(&lines, "received"),
+        &json!({
+            "step": "received",
+            "A": [["except-msg", "m4"], ["many", "m5"]],
+            "B": [["room-msg", "m1"], ["bc", "m2"], ["many", "m5"]],
+            "C": [["bc", "m2"], ["except-msg", "m3"], ["many", "m5"]]
+        })
+    );
+    srv.stop().await;
 }
 
 #[test]
 fn v4_clients_rooms_and_broadcasts() {
-    if !ready() {
-        return;
+    if ready() {
+        run(rooms(Parser::Json));
     }
-    run(async {
-        let log = Log::default();
-        let srv = start(sio_config(), interop_app(log.clone())).await;
-        let url = format!("http://{}", srv.addr);
-        let lines = ClientProcess::node("sio_client.js", &args("websocket", &url, "rooms"))
-            .finish()
-            .await;
-        assert_eq!(
-            step(&lines, "received"),
-            &json!({
-                "step": "received",
-                "A": [["except-msg", "m4"], ["many", "m5"]],
-                "B": [["room-msg", "m1"], ["bc", "m2"], ["many", "m5"]],
-                "C": [["bc", "m2"], ["except-msg", "m3"], ["many", "m5"]]
-            })
-        );
-        srv.stop().await;
-    });
+}
+
+#[test]
+fn msgpack_client_websocket_only() {
+    if msgpack_ready() {
+        run(basic("websocket", Parser::Msgpack));
+    }
+}
+
+#[test]
+fn msgpack_client_polling_only() {
+    if msgpack_ready() {
+        run(basic("polling", Parser::Msgpack));
+    }
+}
+
+#[test]
+fn msgpack_client_upgrade() {
+    if msgpack_ready() {
+        run(basic("upgrade", Parser::Msgpack));
+    }
+}
+
+#[test]
+fn msgpack_client_namespaces_auth_and_middleware_websocket() {
+    if msgpack_ready() {
+        run(namespaces("websocket", Parser::Msgpack));
+    }
+}
+
+#[test]
+fn msgpack_client_namespaces_auth_and_middleware_polling() {
+    if msgpack_ready() {
+        run(namespaces("polling", Parser::Msgpack));
+    }
+}
+
+#[test]
+fn msgpack_clients_rooms_and_broadcasts() {
+    if msgpack_ready() {
+        run(rooms(Parser::Msgpack));
+    }
 }
 
 async fn reconnect(mode: &'static str) {
