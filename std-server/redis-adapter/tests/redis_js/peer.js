@@ -1,6 +1,8 @@
 // A Node socket.io node with @socket.io/redis-adapter, plus socket.io-client
 // clients, driven by JSON lines on stdin; prints JSON lines on stdout.
-// Usage: node peer.js <redis-url> [<adapter options as JSON>]
+// Usage: node peer.js <redis-url> [<adapter options as JSON>] [json|msgpack]
+// (msgpack: the server uses socket.io-msgpack-parser; a client gets it
+// with "parser": "msgpack" in its `client` command)
 // Binary values travel in the JSON as {"$bin":[bytes]}.
 "use strict";
 const http = require("http");
@@ -44,7 +46,9 @@ async function main() {
   await Promise.all([pub.connect(), sub.connect()]);
   const httpServer = http.createServer();
   const adapterOpts = { requestsTimeout: 3000, ...JSON.parse(process.argv[3] || "{}") };
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub, adapterOpts) });
+  const serverOpts = { adapter: createAdapter(pub, sub, adapterOpts) };
+  if (process.argv[4] === "msgpack") serverOpts.parser = require("socket.io-msgpack-parser");
+  const io = new Server(httpServer, serverOpts);
   io.on("connection", (socket) => {
     const auth = socket.handshake.auth || {};
     socket.data = { node: "js", name: auth.name };
@@ -71,6 +75,7 @@ async function main() {
         randomizationFactor: 0,
         forceNew: true,
       };
+      if (c.parser === "msgpack") opts.parser = require("socket.io-msgpack-parser");
       if (c.localAddress) {
         // The source address of every request: the polling XHRs use `agent`,
         // the WebSocket upgrade (ws) gets both `agent` and `localAddress`.

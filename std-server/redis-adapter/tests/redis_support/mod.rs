@@ -11,7 +11,7 @@
 
 use oxio_redis_adapter::{RedisAdapter, RedisAdapterBuilder, RedisAdapterFactory};
 use oxio_server::adapter::SocketData;
-use oxio_server::socketio::{AckSender, Data, SocketIo, SocketRef};
+use oxio_server::socketio::{AckSender, Data, Parser, SocketIo, SocketRef};
 use oxio_testkit::sio::{self as sio_support, SioServer};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -212,6 +212,25 @@ impl RustNode {
         configure: impl FnOnce(RedisAdapterBuilder) -> RedisAdapterBuilder,
         engine: oxio_server::config::EngineConfig,
     ) -> RustNode {
+        RustNode::start_full(name, redis_url, configure, engine, Parser::Json).await
+    }
+
+    /// Like [`RustNode::start`], speaking `parser` to its clients.
+    pub async fn start_with_parser(
+        name: &'static str,
+        redis_url: &str,
+        parser: Parser,
+    ) -> RustNode {
+        RustNode::start_full(name, redis_url, |b| b, sio_support::sio_config(), parser).await
+    }
+
+    async fn start_full(
+        name: &'static str,
+        redis_url: &str,
+        configure: impl FnOnce(RedisAdapterBuilder) -> RedisAdapterBuilder,
+        engine: oxio_server::config::EngineConfig,
+        parser: Parser,
+    ) -> RustNode {
         if let Ok(filter) = std::env::var("OXIO_TEST_LOG") {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
@@ -226,7 +245,10 @@ impl RustNode {
             .connect()
             .await
             .expect("connect to redis");
-        let sio = SocketIo::builder().with_adapter(adapter.clone()).build();
+        let sio = SocketIo::builder()
+            .with_adapter(adapter.clone())
+            .parser(parser)
+            .build();
         let io = sio.io();
         let seen = Seen::default();
         let s2 = seen.clone();
@@ -295,10 +317,17 @@ impl Peer {
 
     /// Like [`Peer::start`], with extra @socket.io/redis-adapter options.
     pub async fn start_with(redis_url: &str, adapter_opts: Value) -> Peer {
+        Peer::start_with_parser(redis_url, adapter_opts, "json").await
+    }
+
+    /// Like [`Peer::start_with`], the Node server with `parser` (`json`
+    /// or `msgpack`: socket.io-msgpack-parser).
+    pub async fn start_with_parser(redis_url: &str, adapter_opts: Value, parser: &str) -> Peer {
         let mut child = tokio::process::Command::new("node")
             .arg(js_dir().join("peer.js"))
             .arg(redis_url)
             .arg(adapter_opts.to_string())
+            .arg(parser)
             .current_dir(js_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
