@@ -387,6 +387,77 @@ impl Decoder {
     }
 }
 
+/// A msgpack CONNECT (`frame`, as [`Encoder::connect`] or
+/// [`Encoder::connect_with`] wrote it) rewritten into `out` with the
+/// connection state recovery keys merged into its auth, as the reference
+/// client's `Object.assign({pid, offset}, auth)`: `pid` first, then
+/// `offset` (left out when `None`), each taking the auth's own value when
+/// it has that key, then the auth's other entries in order. `None` when
+/// `frame` is not such a CONNECT or `out` is too small.
+pub(crate) fn recovery_connect(
+    frame: &[u8],
+    pid: &str,
+    offset: Option<&str>,
+    out: &mut [u8],
+) -> Option<usize> {
+    let packet = Decoder::default().decode(frame).ok()?;
+    if packet.packet_type() != PacketType::Connect {
+        return None;
+    }
+    // The auth's entries as (raw key, raw value).
+    let auth = packet.raw_data().unwrap_or(b"\x80");
+    let mut pos = 0;
+    let Ok(Head::Map(n)) = head(auth, &mut pos) else {
+        return None;
+    };
+    let mut entries: heapless::Vec<(&[u8], &[u8]), 32> = heapless::Vec::new();
+    for _ in 0..n {
+        let k = pos;
+        read::skip(auth, &mut pos, usize::MAX).ok()?;
+        let v = pos;
+        read::skip(auth, &mut pos, usize::MAX).ok()?;
+        entries.push((auth.get(k..v)?, auth.get(v..pos)?)).ok()?;
+    }
+    let key_is = |raw: &[u8], name: &str| {
+        let mut p = 0;
+        matches!(head(raw, &mut p), Ok(Head::Str(s)) if s == name.as_bytes())
+    };
+    let user = |name: &str| entries.iter().rev().find(|(k, _)| key_is(k, name));
+    let others = entries
+        .iter()
+        .filter(|(k, _)| !key_is(k, "pid") && !key_is(k, "offset"));
+    let has_offset = offset.is_some() || user("offset").is_some();
+    let count = 1 + usize::from(has_offset) + others.clone().count();
+
+    let mut w = ser::SliceOut { buf: out, len: 0 };
+    ser::map_header(&mut w, 3).ok()?;
+    put_type(&mut w, PacketType::Connect).ok()?;
+    put_key(&mut w, "data").ok()?;
+    ser::map_header(&mut w, count).ok()?;
+    put_key(&mut w, "pid").ok()?;
+    match user("pid") {
+        Some((_, v)) => ser::Out::put(&mut w, v).ok()?,
+        None => ser::write_str(&mut w, pid).ok()?,
+    }
+    match (user("offset"), offset) {
+        (Some((_, v)), _) => {
+            put_key(&mut w, "offset").ok()?;
+            ser::Out::put(&mut w, v).ok()?;
+        }
+        (None, Some(o)) => {
+            put_key(&mut w, "offset").ok()?;
+            ser::write_str(&mut w, o).ok()?;
+        }
+        (None, None) => {}
+    }
+    for (k, v) in others {
+        ser::Out::put(&mut w, k).ok()?;
+        ser::Out::put(&mut w, v).ok()?;
+    }
+    put_nsp(&mut w, packet.namespace()).ok()?;
+    Some(w.len)
+}
+
 fn trailing(frame: &[u8], pos: usize) -> Result<(), Error> {
     if pos == frame.len() {
         Ok(())

@@ -133,11 +133,26 @@ fn soon() -> embassy_time::Instant {
 
 #[tokio::test(flavor = "current_thread")]
 async fn node_events_acks_binary_namespaces() {
+    events_acks_binary_namespaces(false).await;
+}
+
+/// Issue 13: the client with `Config::msgpack` against Node's server with
+/// socket.io-msgpack-parser: the same exchange, bytes inline both ways.
+#[tokio::test(flavor = "current_thread")]
+async fn node_msgpack_events_acks_binary_namespaces() {
+    events_acks_binary_namespaces(true).await;
+}
+
+async fn events_acks_binary_namespaces(msgpack: bool) {
     if !node_ready() {
         return;
     }
-    let node = Node::start(0).await;
-    let mut c = client(&node.url(), fast());
+    let (node, config) = if msgpack {
+        (Node::start_with(0, &["msgpack"]).await, fast_msgpack())
+    } else {
+        (Node::start(0).await, fast())
+    };
+    let mut c = client(&node.url(), config);
     c.connect("/", Some(&json!({"device": "dev1"}))).unwrap();
     c.connect("/admin", NO_AUTH).unwrap();
     c.connect("/closed", NO_AUTH).unwrap();
