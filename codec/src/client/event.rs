@@ -73,8 +73,8 @@ pub enum Incoming<'a> {
     /// ([`Config::msgpack`](super::Config::msgpack)): read it with
     /// [`msgpack::Packet::event_name`](crate::msgpack::Packet::event_name)
     /// and [`msgpack::Packet::args`](crate::msgpack::Packet::args); bytes
-    /// are inline.
-    #[cfg(feature = "client-msgpack")]
+    /// are inline. Only sessions with msgpack on (feature
+    /// `client-msgpack`) produce it.
     MsgpackEvent {
         /// The event, borrowed from the frame.
         packet: crate::msgpack::Packet<'a>,
@@ -82,7 +82,6 @@ pub enum Incoming<'a> {
         ack: Option<AckRequest>,
     },
     /// [`Incoming::Ack`] of a session speaking msgpack.
-    #[cfg(feature = "client-msgpack")]
     MsgpackAck {
         /// The id [`Session::emit`](super::Session::emit) returned.
         id: AckId,

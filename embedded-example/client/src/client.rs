@@ -988,8 +988,8 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
                         }
                     }
                     Ok(Some(Incoming::Ack { id, packet })) => on_ack(id, AckPacket::Text(packet)),
-                    #[cfg(feature = "msgpack")]
-                    Ok(Some(_)) => {}
+                    // Only sessions speaking msgpack give these, on binary frames.
+                    Ok(Some(Incoming::MsgpackEvent { .. } | Incoming::MsgpackAck { .. })) => {}
                     Ok(None) => {}
                     Err(e) => self.last_error = Some(Error::Protocol(e)),
                 }
@@ -1025,6 +1025,9 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
                     Ok(Some(Incoming::MsgpackAck { id, packet })) => {
                         on_ack(id, AckPacket::Msgpack(packet))
                     }
+                    // Without the feature the session never speaks msgpack.
+                    #[cfg(not(feature = "msgpack"))]
+                    Ok(Some(Incoming::MsgpackEvent { .. } | Incoming::MsgpackAck { .. })) => {}
                     Ok(None) => {}
                     Err(e) => self.last_error = Some(Error::Protocol(e)),
                 }

@@ -256,11 +256,8 @@ impl<
                     if let Some(s) = self.slots.get_mut(usize::from(slot)) {
                         s.note_msgpack_offset(packet.raw_args().last(), packet.ack_id());
                     }
-                    #[cfg(feature = "client-msgpack")]
-                    {
-                        let ack = self.ack_request(slot, packet.ack_id());
-                        return Ok(Step::Deliver(Incoming::MsgpackEvent { packet, ack }));
-                    }
+                    let ack = self.ack_request(slot, packet.ack_id());
+                    return Ok(Step::Deliver(Incoming::MsgpackEvent { packet, ack }));
                 }
             }
             PacketType::Ack => {
@@ -269,10 +266,7 @@ impl<
                     .zip(packet.ack_id())
                     .and_then(|(s, id)| self.take_ack(s, id))
                 {
-                    #[cfg(feature = "client-msgpack")]
                     return Ok(Step::Deliver(Incoming::MsgpackAck { id, packet }));
-                    #[cfg(not(feature = "client-msgpack"))]
-                    let _ = id;
                 }
             }
             // The msgpack decoder has no BINARY_* types.
