@@ -11,10 +11,10 @@
 //!   `Packet::event` + `MsgPackParser::encode` (a new `Bytes`, its way
 //!   of emitting).
 //! - `msgpack_decode`: frame to typed value (owned strings on both sides).
-//!   oxio: `msgpack::Decoder::decode` (one validation pass over the frame)
-//!   + `event_name` + `args::<(Telemetry,)>`; JSON: the same on
-//!   `socketio::Decoder`. socketioxide: `MsgPackParser::decode_bin` +
-//!   `read_event` + `decode_value`.
+//!   oxio: `msgpack::Decoder::decode` (one validation pass over the frame),
+//!   `event_name` and `args::<(Telemetry,)>`; JSON: the same on
+//!   `socketio::Decoder`. socketioxide: `MsgPackParser::decode_bin`,
+//!   `read_event` and `decode_value`.
 //! - `msgpack_server_echo`: what an oxio server does per message of an
 //!   echo handler, in each parser: decode the client's frame, keep it as
 //!   a `Payload` (no copy), read the typed arguments, encode the answer as
