@@ -129,7 +129,7 @@ impl Config {
         msgpack: false,
     };
 
-    /// Whether the session speaks msgpack ([`Config::msgpack`], Engine.IO
+    /// Whether the session speaks msgpack (`Config::msgpack`, Engine.IO
     /// v4); always false without the `client-msgpack` feature, so the
     /// msgpack paths are compiled out.
     pub const fn uses_msgpack(&self) -> bool {

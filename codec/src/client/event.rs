@@ -70,7 +70,7 @@ pub enum Incoming<'a> {
         packet: Packet<'a>,
     },
     /// [`Incoming::Event`] of a session speaking msgpack
-    /// ([`Config::msgpack`](super::Config::msgpack)): read it with
+    /// (`Config::msgpack`, feature `client-msgpack`): read it with
     /// [`msgpack::Packet::event_name`](crate::msgpack::Packet::event_name)
     /// and [`msgpack::Packet::args`](crate::msgpack::Packet::args); bytes
     /// are inline. Only sessions with msgpack on (feature
