@@ -897,6 +897,33 @@ impl Encoder {
         self.connect_error_with_data(buf, namespace, message, &Undefined)
     }
 
+    /// CONNECT_ERROR `{type:4, nsp, data:{message}}`: how the Node server
+    /// refuses a namespace that does not exist (`nsp` before `data`, and
+    /// no `data` member inside).
+    ///
+    /// ```
+    /// let mut buf = [0u8; 64];
+    /// let n = oxio_codec::msgpack::Encoder::default().connect_refused(&mut buf, "/x", "no").unwrap();
+    /// assert_eq!(&buf[..n], b"\x83\xa4type\x04\xa3nsp\xa2/x\xa4data\x81\xa7message\xa2no");
+    /// ```
+    pub fn connect_refused(
+        &self,
+        buf: &mut [u8],
+        namespace: &str,
+        message: &str,
+    ) -> Result<usize, Error> {
+        check_nsp(namespace)?;
+        let mut out = ser::SliceOut { buf, len: 0 };
+        ser::map_header(&mut out, 3).map_err(map_ser)?;
+        put_type(&mut out, PacketType::ConnectError)?;
+        put_nsp(&mut out, namespace)?;
+        put_key(&mut out, "data")?;
+        ser::map_header(&mut out, 1).map_err(map_ser)?;
+        put_key(&mut out, "message")?;
+        ser::write_str(&mut out, message).map_err(map_ser)?;
+        Ok(out.len)
+    }
+
     /// CONNECT_ERROR with `{"message":..,"data":..}`.
     ///
     /// ```

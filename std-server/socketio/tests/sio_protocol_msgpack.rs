@@ -113,6 +113,11 @@ fn an_unknown_namespace_gets_connect_error() {
         let n = Encoder::default().connect(&mut buf, "/nope").unwrap();
         ws.send_binary(&buf[..n]).await;
         let reply = binary(ws.next_data().await);
+        // As Node writes it: `nsp` before `data`, only `message` inside.
+        assert_eq!(
+            reply,
+            b"\x83\xa4type\x04\xa3nsp\xa5/nope\xa4data\x81\xa7message\xb1Invalid namespace"
+        );
         let p = Decoder::default().decode(&reply).unwrap();
         assert_eq!(p.packet_type(), PacketType::ConnectError);
         assert_eq!(p.namespace(), "/nope");

@@ -574,7 +574,21 @@ impl Client {
             ConnectOutcome::Violation => {
                 self.violation(&format_args!("second CONNECT for namespace {ns}"))
             }
-            // Node sends this as an object even to v4 clients.
+            // Node sends this as an object even to v4 clients; in msgpack
+            // as `{type, nsp, data:{message}}`.
+            ConnectOutcome::Refused(message) if self.server.config.parser == Parser::Msgpack => {
+                let msg = encode_buf(ns.len() + message.len(), |buf| {
+                    MsgpackEncoder::default().connect_refused(buf, &ns, message)
+                })
+                .map(|frame| Message::Binary(Bytes::from(frame)));
+                match msg.map(|m| self.session.send(m)) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!(sid = self.session.sid(), error = %e, "CONNECT_ERROR not sent")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot encode CONNECT_ERROR"),
+                }
+            }
             ConnectOutcome::Refused(message) => {
                 self.send_connect_error(&ns, &ConnectError::new(message), Version::V5)
             }
