@@ -276,11 +276,30 @@ async fn frozen_node_is_detected_by_the_heartbeat() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn node_connection_state_recovery_replays_missed_events_once() {
+    recovery(false).await;
+}
+
+/// Issue 13: the same with the msgpack parser on both sides (the offset is
+/// the last element of the msgpack data array; pid and offset are merged
+/// into the msgpack auth map).
+#[tokio::test(flavor = "current_thread")]
+async fn node_msgpack_connection_state_recovery_replays_missed_events_once() {
+    recovery(true).await;
+}
+
+async fn recovery(msgpack: bool) {
     if !node_ready() {
         return;
     }
-    let node = Node::start_with(0, &["csr"]).await;
-    let mut c = client(&node.url(), fast());
+    let (node, config) = if msgpack {
+        (
+            Node::start_with(0, &["csr", "msgpack"]).await,
+            fast_msgpack(),
+        )
+    } else {
+        (Node::start_with(0, &["csr"]).await, fast())
+    };
+    let mut c = client(&node.url(), config);
     c.connect("/", Some(&json!({"device": "dev1"}))).unwrap();
     assert_eq!(next(&mut c).await, "connected /");
     let hello = next(&mut c).await;
