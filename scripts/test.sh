@@ -440,6 +440,8 @@ if [ "$QUICK" -eq 0 ]; then
         cargo build -p oxio-codec --no-default-features --release --target riscv32imc-unknown-none-elf
     step check "no_std build: oxio-client with tls, thumbv6m-none-eabi" \
         cargo build -p oxio-client --no-default-features --features tls --release --target thumbv6m-none-eabi
+    step check "no_std build: oxio-client with msgpack, thumbv6m-none-eabi" \
+        cargo build -p oxio-client --no-default-features --features msgpack --release --target thumbv6m-none-eabi
     step check "cargo clippy (codec/no-std-tests, thumbv6m)" \
         in_no_std_tests cargo clippy --release -- -D warnings
     step qemu "codec no_std cases under QEMU (Cortex-M, thumbv6m)" run_qemu_cases

@@ -670,6 +670,10 @@ impl<R: Random, const N: usize, const A: usize, const Q: usize, const RX: usize>
                 acked = Some((id.0, known_ns(packet.namespace())));
                 Ok(())
             }
+            // The fuzzed sessions speak the default parser.
+            Ok(Some(Incoming::MsgpackEvent { .. } | Incoming::MsgpackAck { .. })) => {
+                panic!("a msgpack packet from a session without msgpack")
+            }
             Err(e) => Err(e),
         };
         if trace() {

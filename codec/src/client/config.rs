@@ -98,6 +98,16 @@ pub struct Config {
     /// Bounds applied to what the server sends (JSON depth, attachment
     /// count, attachment deadline...). Default [`Limits::DEFAULT`].
     pub limits: Limits,
+    /// Speak `socket.io-msgpack-parser` 3.x instead of the default parser
+    /// (the server must use it too: Node's `parser` option, oxio's
+    /// `Parser::Msgpack`): every packet is one binary frame holding a
+    /// msgpack map, bytes sit inline (no attachments, no base64), and
+    /// what the server sends is read with [`crate::msgpack::Decoder`]
+    /// (events and acks arrive as [`Incoming::MsgpackEvent`](super::Incoming::MsgpackEvent)
+    /// and [`Incoming::MsgpackAck`](super::Incoming::MsgpackAck)). Engine.IO
+    /// v4 only ([`Version::V4`]). Default false; feature `client-msgpack`.
+    #[cfg(feature = "client-msgpack")]
+    pub msgpack: bool,
 }
 
 impl Config {
@@ -115,7 +125,23 @@ impl Config {
         offline_policy: OfflinePolicy::Error,
         max_frame_len: 4096,
         limits: Limits::DEFAULT,
+        #[cfg(feature = "client-msgpack")]
+        msgpack: false,
     };
+
+    /// Whether the session speaks msgpack (`Config::msgpack`, Engine.IO
+    /// v4); always false without the `client-msgpack` feature, so the
+    /// msgpack paths are compiled out.
+    pub const fn uses_msgpack(&self) -> bool {
+        #[cfg(feature = "client-msgpack")]
+        {
+            self.msgpack && matches!(self.version, Version::V4)
+        }
+        #[cfg(not(feature = "client-msgpack"))]
+        {
+            false
+        }
+    }
 
     /// The Socket.IO revision that goes with [`Config::version`].
     ///

@@ -69,6 +69,25 @@ pub enum Incoming<'a> {
         /// The ack packet.
         packet: Packet<'a>,
     },
+    /// [`Incoming::Event`] of a session speaking msgpack
+    /// (`Config::msgpack`, feature `client-msgpack`): read it with
+    /// [`msgpack::Packet::event_name`](crate::msgpack::Packet::event_name)
+    /// and [`msgpack::Packet::args`](crate::msgpack::Packet::args); bytes
+    /// are inline. Only sessions with msgpack on (feature
+    /// `client-msgpack`) produce it.
+    MsgpackEvent {
+        /// The event, borrowed from the frame.
+        packet: crate::msgpack::Packet<'a>,
+        /// Present when the server waits for an answer.
+        ack: Option<AckRequest>,
+    },
+    /// [`Incoming::Ack`] of a session speaking msgpack.
+    MsgpackAck {
+        /// The id [`Session::emit`](super::Session::emit) returned.
+        id: AckId,
+        /// The ack packet, borrowed from the frame.
+        packet: crate::msgpack::Packet<'a>,
+    },
 }
 
 /// Why a namespace stopped being connected. The names are the reference

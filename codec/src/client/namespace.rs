@@ -92,6 +92,23 @@ impl Slot {
         self.offset = Some(offset);
     }
 
+    /// [`Slot::note_offset`] for a msgpack event: `last` is the raw
+    /// msgpack of its last element.
+    pub(crate) fn note_msgpack_offset(&mut self, last: Option<&[u8]>, ack_id: Option<u64>) {
+        if !self.has_pid() || ack_id.is_some() {
+            return;
+        }
+        let Some(Ok(text)) = last.map(crate::msgpack::from_slice::<&str>) else {
+            return;
+        };
+        let mut offset = heapless::String::new();
+        if offset.push_str(text).is_err() {
+            self.offset = None;
+            return;
+        }
+        self.offset = Some(offset);
+    }
+
     /// Whether the application still wants this namespace.
     pub(crate) fn is_active(&self) -> bool {
         matches!(self.state, State::Connecting { .. } | State::Connected)

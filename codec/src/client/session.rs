@@ -76,7 +76,7 @@ enum Record {
 ///
 /// RAM, all of it inside the value (asserted by the tests, so it cannot
 /// grow unnoticed): `size_of::<Session<fn() -> u32>>()` is **4288 bytes on a
-/// 32-bit microcontroller** (4368 on a 64-bit host) with the defaults:
+/// 32-bit microcontroller** (4368 on a 64-bit host, 4376 with the `client-msgpack` feature) with the defaults:
 /// `QUEUE` + `RX` + 1216 bytes of state, of which 138 per namespace slot
 /// (54 of them for connection state recovery: the `pid` and the last
 /// offset, [`PID_CAPACITY`](super::PID_CAPACITY) and

@@ -179,6 +179,23 @@ pub fn from_slice_with_depth<'de, T: Deserialize<'de>>(
     Ok(value)
 }
 
+/// Deserializes the arguments held by a raw msgpack array (the `data` of an
+/// EVENT or ACK, see [`Packet::raw_data`]) after its first `skip` elements,
+/// by the tuple rule of [`Packet::args`]; for a packet kept as bytes and
+/// read later. Strings and bytes borrow from `array`.
+///
+/// ```
+/// let (n, s): (u8, &str) = oxio_codec::msgpack::args_from_slice(b"\x93\xa1e\x07\xa1x", 1, 32).unwrap();
+/// assert_eq!((n, s), (7, "x"));
+/// ```
+pub fn args_from_slice<'de, T: Deserialize<'de>>(
+    array: &'de [u8],
+    skip: usize,
+    max_depth: usize,
+) -> Result<T, Error> {
+    de::args_from_slice(array, skip, max_depth).map_err(Error::Deserialize)
+}
+
 /// Writes `value` as msgpack into `buf` the way notepack.io writes the same
 /// JavaScript value, and returns the number of bytes written.
 ///
@@ -368,6 +385,77 @@ impl Decoder {
         }
         Ok(Some(id))
     }
+}
+
+/// A msgpack CONNECT (`frame`, as [`Encoder::connect`] or
+/// [`Encoder::connect_with`] wrote it) rewritten into `out` with the
+/// connection state recovery keys merged into its auth, as the reference
+/// client's `Object.assign({pid, offset}, auth)`: `pid` first, then
+/// `offset` (left out when `None`), each taking the auth's own value when
+/// it has that key, then the auth's other entries in order. `None` when
+/// `frame` is not such a CONNECT or `out` is too small.
+pub(crate) fn recovery_connect(
+    frame: &[u8],
+    pid: &str,
+    offset: Option<&str>,
+    out: &mut [u8],
+) -> Option<usize> {
+    let packet = Decoder::default().decode(frame).ok()?;
+    if packet.packet_type() != PacketType::Connect {
+        return None;
+    }
+    // The auth's entries as (raw key, raw value).
+    let auth = packet.raw_data().unwrap_or(b"\x80");
+    let mut pos = 0;
+    let Ok(Head::Map(n)) = head(auth, &mut pos) else {
+        return None;
+    };
+    let mut entries: heapless::Vec<(&[u8], &[u8]), 32> = heapless::Vec::new();
+    for _ in 0..n {
+        let k = pos;
+        read::skip(auth, &mut pos, usize::MAX).ok()?;
+        let v = pos;
+        read::skip(auth, &mut pos, usize::MAX).ok()?;
+        entries.push((auth.get(k..v)?, auth.get(v..pos)?)).ok()?;
+    }
+    let key_is = |raw: &[u8], name: &str| {
+        let mut p = 0;
+        matches!(head(raw, &mut p), Ok(Head::Str(s)) if s == name.as_bytes())
+    };
+    let user = |name: &str| entries.iter().rev().find(|(k, _)| key_is(k, name));
+    let others = entries
+        .iter()
+        .filter(|(k, _)| !key_is(k, "pid") && !key_is(k, "offset"));
+    let has_offset = offset.is_some() || user("offset").is_some();
+    let count = 1 + usize::from(has_offset) + others.clone().count();
+
+    let mut w = ser::SliceOut { buf: out, len: 0 };
+    ser::map_header(&mut w, 3).ok()?;
+    put_type(&mut w, PacketType::Connect).ok()?;
+    put_key(&mut w, "data").ok()?;
+    ser::map_header(&mut w, count).ok()?;
+    put_key(&mut w, "pid").ok()?;
+    match user("pid") {
+        Some((_, v)) => ser::Out::put(&mut w, v).ok()?,
+        None => ser::write_str(&mut w, pid).ok()?,
+    }
+    match (user("offset"), offset) {
+        (Some((_, v)), _) => {
+            put_key(&mut w, "offset").ok()?;
+            ser::Out::put(&mut w, v).ok()?;
+        }
+        (None, Some(o)) => {
+            put_key(&mut w, "offset").ok()?;
+            ser::write_str(&mut w, o).ok()?;
+        }
+        (None, None) => {}
+    }
+    for (k, v) in others {
+        ser::Out::put(&mut w, k).ok()?;
+        ser::Out::put(&mut w, v).ok()?;
+    }
+    put_nsp(&mut w, packet.namespace()).ok()?;
+    Some(w.len)
 }
 
 fn trailing(frame: &[u8], pos: usize) -> Result<(), Error> {
@@ -576,6 +664,35 @@ pub struct RawArgs<'a> {
     left: usize,
 }
 
+impl<'a> RawArgs<'a> {
+    /// The elements of the raw msgpack array `array` after its first
+    /// `skip` (none when `array` is not an array).
+    ///
+    /// ```
+    /// let args: Vec<&[u8]> = oxio_codec::msgpack::RawArgs::new(b"\x93\xa1e\x01\x02", 1).collect();
+    /// assert_eq!(args, [&b"\x01"[..], b"\x02"]);
+    /// ```
+    pub fn new(array: &'a [u8], skip: usize) -> Self {
+        let mut pos = 0;
+        let mut it = match head(array, &mut pos) {
+            Ok(Head::Array(n)) => RawArgs {
+                buf: array,
+                pos,
+                left: n,
+            },
+            _ => RawArgs {
+                buf: &[],
+                pos: 0,
+                left: 0,
+            },
+        };
+        for _ in 0..skip {
+            it.next();
+        }
+        it
+    }
+}
+
 impl<'a> Iterator for RawArgs<'a> {
     type Item = &'a [u8];
     fn next(&mut self) -> Option<&'a [u8]> {
@@ -780,6 +897,33 @@ impl Encoder {
         self.connect_error_with_data(buf, namespace, message, &Undefined)
     }
 
+    /// CONNECT_ERROR `{type:4, nsp, data:{message}}`: how the Node server
+    /// refuses a namespace that does not exist (`nsp` before `data`, and
+    /// no `data` member inside).
+    ///
+    /// ```
+    /// let mut buf = [0u8; 64];
+    /// let n = oxio_codec::msgpack::Encoder::default().connect_refused(&mut buf, "/x", "no").unwrap();
+    /// assert_eq!(&buf[..n], b"\x83\xa4type\x04\xa3nsp\xa2/x\xa4data\x81\xa7message\xa2no");
+    /// ```
+    pub fn connect_refused(
+        &self,
+        buf: &mut [u8],
+        namespace: &str,
+        message: &str,
+    ) -> Result<usize, Error> {
+        check_nsp(namespace)?;
+        let mut out = ser::SliceOut { buf, len: 0 };
+        ser::map_header(&mut out, 3).map_err(map_ser)?;
+        put_type(&mut out, PacketType::ConnectError)?;
+        put_nsp(&mut out, namespace)?;
+        put_key(&mut out, "data")?;
+        ser::map_header(&mut out, 1).map_err(map_ser)?;
+        put_key(&mut out, "message")?;
+        ser::write_str(&mut out, message).map_err(map_ser)?;
+        Ok(out.len)
+    }
+
     /// CONNECT_ERROR with `{"message":..,"data":..}`.
     ///
     /// ```
@@ -892,6 +1036,50 @@ impl Encoder {
             Some(event),
             args,
         )?;
+        Ok(out)
+    }
+
+    /// An EVENT whose arguments are given as raw msgpack values, copied
+    /// as they are (each must be one valid msgpack value, such as the
+    /// items of [`Packet::raw_args`]): to re-send received arguments, or
+    /// to append one (connection state recovery's offset) without a decode
+    /// and re-encode. Same key order as [`Encoder::event`].
+    ///
+    /// ```
+    /// let enc = oxio_codec::msgpack::Encoder::default();
+    /// let v = enc.event_raw_to_vec("/", None, "m", &[b"\x01", b"\xa1x"]).unwrap();
+    /// assert_eq!(v, enc.event_to_vec("/", None, "m", &(1, "x")).unwrap());
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn event_raw_to_vec(
+        &self,
+        namespace: &str,
+        ack_id: Option<u64>,
+        event: &str,
+        args: &[&[u8]],
+    ) -> Result<alloc::vec::Vec<u8>, Error> {
+        check_nsp(namespace)?;
+        if is_reserved_event(event) {
+            return Err(Error::ReservedEventName);
+        }
+        let size = args
+            .iter()
+            .fold(32 + namespace.len() + event.len(), |n, a| {
+                n.saturating_add(a.len())
+            });
+        let mut out = alloc::vec::Vec::with_capacity(size);
+        ser::map_header(&mut out, 3 + usize::from(ack_id.is_some())).map_err(map_ser)?;
+        put_type(&mut out, PacketType::Event)?;
+        put_key(&mut out, "data")?;
+        ser::array_header(&mut out, args.len().saturating_add(1)).map_err(map_ser)?;
+        ser::write_str(&mut out, event).map_err(map_ser)?;
+        for arg in args {
+            out.extend_from_slice(arg);
+        }
+        if let Some(id) = ack_id {
+            put_id(&mut out, id)?;
+        }
+        put_nsp(&mut out, namespace)?;
         Ok(out)
     }
 

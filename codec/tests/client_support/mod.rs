@@ -120,6 +120,15 @@ pub fn ack(ns: &str, id: u64, payload: &str) -> In {
     }
 }
 
+/// A msgpack value as JSON text; with bytes inside (which JSON cannot
+/// show), its raw msgpack in hex.
+fn msgpack_json(raw: Option<&[u8]>) -> String {
+    let raw = raw.unwrap_or(b"\xc0");
+    oxio_codec::msgpack::from_slice::<serde_json::Value>(raw)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| format!("{raw:02x?}"))
+}
+
 fn attachments_of(a: Option<&dyn Attachments>) -> Vec<Vec<u8>> {
     let Some(a) = a else { return vec![] };
     (0..a.count()).map(|i| a.get(i).unwrap().to_vec()).collect()
@@ -178,6 +187,25 @@ impl<const N: usize, const A: usize, const Q: usize, const R: usize> Harness<N, 
                     id: id.0,
                     payload: packet.payload().unwrap_or_default().into(),
                     attachments: attachments_of(packet.attachments()),
+                },
+                None,
+            ),
+            // msgpack: the data array shown as JSON.
+            Some(Incoming::MsgpackEvent { packet, ack }) => (
+                In::Event {
+                    ns: packet.namespace().into(),
+                    payload: msgpack_json(packet.raw_data()),
+                    ack: ack.map(|a| a.id()),
+                    attachments: vec![],
+                },
+                ack,
+            ),
+            Some(Incoming::MsgpackAck { id, packet }) => (
+                In::Ack {
+                    ns: packet.namespace().into(),
+                    id: id.0,
+                    payload: msgpack_json(packet.raw_data()),
+                    attachments: vec![],
                 },
                 None,
             ),

@@ -77,6 +77,8 @@ impl Seen {
                 if ack.is_some() { " (ack)" } else { "" }
             ),
             Incoming::Ack { id, packet } => format!("ack {id} {}", packet.payload().unwrap_or("")),
+            // This client does not turn msgpack on.
+            Incoming::MsgpackEvent { .. } | Incoming::MsgpackAck { .. } => "msgpack".into(),
         });
     }
 

@@ -106,17 +106,34 @@ pub enum Event<'a> {
 /// A server event, borrowed from the client's buffers until the next call.
 #[derive(Debug)]
 pub struct Message<'a> {
-    text: &'a str,
+    body: Body<'a>,
     attachments: AttachmentList<'a>,
     ack: Option<AckRequest>,
     decoder: Decoder,
 }
 
+/// A kept event: a text packet, or (feature `msgpack`) a msgpack frame.
+#[derive(Debug, Clone, Copy)]
+enum Body<'a> {
+    Text(&'a str),
+    #[cfg(feature = "msgpack")]
+    Msgpack(&'a [u8]),
+}
+
 impl<'a> Message<'a> {
+    fn text(&self) -> Result<&'a str, oxio_codec::socketio::Error> {
+        match self.body {
+            Body::Text(text) => Ok(text),
+            #[cfg(feature = "msgpack")]
+            Body::Msgpack(_) => Err(oxio_codec::socketio::Error::UnexpectedBinary),
+        }
+    }
+
     /// The Socket.IO packet (decoded again from the kept text; it was
-    /// validated on arrival).
+    /// validated on arrival). A msgpack event (feature `msgpack`) has
+    /// none: see `Message::msgpack_packet`.
     pub fn packet(&self) -> Result<Packet<'_>, oxio_codec::socketio::Error> {
-        let packet = self.decoder.decode(self.text)?;
+        let packet = self.decoder.decode(self.text()?)?;
         Ok(if self.attachments.0.is_empty() {
             packet
         } else {
@@ -124,31 +141,66 @@ impl<'a> Message<'a> {
         })
     }
 
+    /// The msgpack packet of an event from a server with the msgpack
+    /// parser (decoded again from the kept frame); `None` for a text event.
+    #[cfg(feature = "msgpack")]
+    pub fn msgpack_packet(
+        &self,
+    ) -> Option<Result<oxio_codec::msgpack::Packet<'a>, oxio_codec::socketio::Error>> {
+        match self.body {
+            Body::Msgpack(frame) => {
+                Some(oxio_codec::msgpack::Decoder::new(self.decoder.limits).decode(frame))
+            }
+            Body::Text(_) => None,
+        }
+    }
+
     /// The event name when it holds no escapes.
     pub fn name(&self) -> Option<&'a str> {
-        self.decoder.decode(self.text).ok()?.event_name()?.as_str()
+        #[cfg(feature = "msgpack")]
+        if let Some(p) = self.msgpack_packet() {
+            return p.ok()?.event_name();
+        }
+        self.decoder
+            .decode(self.text().ok()?)
+            .ok()?
+            .event_name()?
+            .as_str()
     }
 
     /// Whether the event is called `name`.
     pub fn is(&self, name: &str) -> bool {
-        self.decoder
-            .decode(self.text)
+        #[cfg(feature = "msgpack")]
+        if let Some(p) = self.msgpack_packet() {
+            return p.ok().and_then(|p| p.event_name()) == Some(name);
+        }
+        self.text()
             .ok()
+            .and_then(|t| self.decoder.decode(t).ok())
             .and_then(|p| p.event_name())
             .is_some_and(|n| n.eq_str(name))
     }
 
     /// The namespace the event came on.
     pub fn namespace(&self) -> &'a str {
-        self.decoder
-            .decode(self.text)
+        #[cfg(feature = "msgpack")]
+        if let Some(p) = self.msgpack_packet() {
+            return p.map_or("/", |p| p.namespace());
+        }
+        self.text()
+            .ok()
+            .and_then(|t| self.decoder.decode(t).ok())
             .map_or("/", |p| p.namespace())
     }
 
     /// The arguments after the event name (a tuple takes them in order,
     /// another type takes the first one; binary placeholders resolve to
-    /// the attachments).
+    /// the attachments, msgpack bytes are inline).
     pub fn args<'s, T: Deserialize<'s>>(&'s self) -> Result<T, oxio_codec::socketio::Error> {
+        #[cfg(feature = "msgpack")]
+        if let Some(p) = self.msgpack_packet() {
+            return p?.args();
+        }
         self.packet()?.args()
     }
 
@@ -179,6 +231,24 @@ enum Delivered {
     Inbox,
 }
 
+/// An ack from the server, for the callback of [`Client::step`].
+#[derive(Clone, Copy)]
+enum AckPacket<'p> {
+    Text(Packet<'p>),
+    #[cfg(feature = "msgpack")]
+    Msgpack(oxio_codec::msgpack::Packet<'p>),
+}
+
+impl<'p> AckPacket<'p> {
+    fn args<T: Deserialize<'p>>(&self) -> Result<T, oxio_codec::socketio::Error> {
+        match self {
+            AckPacket::Text(p) => p.args(),
+            #[cfg(feature = "msgpack")]
+            AckPacket::Msgpack(p) => p.args(),
+        }
+    }
+}
+
 /// What one turn of the loop led to.
 enum Step {
     /// Something happened; go on.
@@ -193,6 +263,8 @@ enum Step {
         end: usize,
         ack: Option<AckRequest>,
         release: usize,
+        /// A msgpack frame, not a text packet.
+        binary: bool,
     },
 }
 
@@ -265,6 +337,17 @@ pub struct Client<
     ack_timeout_ms: u64,
     dropped: u32,
     last_error: Option<Error>,
+}
+
+/// A kept event's body: a msgpack frame when `binary` (feature
+/// `msgpack`), else a text packet.
+fn body_of(bytes: &[u8], binary: bool) -> Body<'_> {
+    #[cfg(feature = "msgpack")]
+    if binary {
+        return Body::Msgpack(bytes);
+    }
+    let _ = binary;
+    Body::Text(core::str::from_utf8(bytes).unwrap_or(""))
 }
 
 fn now() -> oxio_codec::Instant {
@@ -527,15 +610,13 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
                     end,
                     ack,
                     release,
+                    binary,
                 } => {
                     self.delivered = Delivered::Rx(release);
-                    let text = self
-                        .rx
-                        .get(start..end)
-                        .and_then(|b| core::str::from_utf8(b).ok())
-                        .unwrap_or("");
+                    let bytes = self.rx.get(start..end).unwrap_or_default();
+                    let body = body_of(bytes, binary);
                     return Ok(Some(Event::Message(Message {
-                        text,
+                        body,
                         attachments: AttachmentList::default(),
                         ack,
                         decoder: self.decoder(),
@@ -569,9 +650,9 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
     }
 
     fn inbox_message(&self) -> Option<Message<'_>> {
-        let (text, attachments, ack) = self.inbox.front()?;
+        let (bytes, attachments, ack) = self.inbox.front()?;
         Some(Message {
-            text,
+            body: body_of(bytes, self.session.config().uses_msgpack()),
             attachments: AttachmentList(attachments),
             ack,
             decoder: self.decoder(),
@@ -785,7 +866,7 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
         &mut self,
         until: Option<EInstant>,
         waiting: Option<AckId>,
-        on_ack: &mut dyn FnMut(AckId, Packet<'_>),
+        on_ack: &mut dyn FnMut(AckId, AckPacket<'_>),
     ) -> Result<Step, Error> {
         self.actions().await;
         self.flush().await;
@@ -850,7 +931,7 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
     async fn frame(
         &mut self,
         stash: bool,
-        on_ack: &mut dyn FnMut(AckId, Packet<'_>),
+        on_ack: &mut dyn FnMut(AckId, AckPacket<'_>),
     ) -> Option<Step> {
         self.conn.as_ref()?;
         let buffered = self.rx.get(self.rx_start..self.rx_end)?;
@@ -881,6 +962,7 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
         let pe = self.rx_start.saturating_add(total);
         let payload = self.rx.get_mut(ps..pe)?;
         ws::unmask(payload, header.mask);
+        let payload: &[u8] = payload;
         match header.frame_type {
             FrameType::Text(false) => {
                 let Ok(text) = core::str::from_utf8(payload) else {
@@ -901,10 +983,13 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
                                 end: pe,
                                 ack,
                                 release: pe,
+                                binary: false,
                             });
                         }
                     }
-                    Ok(Some(Incoming::Ack { id, packet })) => on_ack(id, packet),
+                    Ok(Some(Incoming::Ack { id, packet })) => on_ack(id, AckPacket::Text(packet)),
+                    // Only sessions speaking msgpack give these, on binary frames.
+                    Ok(Some(Incoming::MsgpackEvent { .. } | Incoming::MsgpackAck { .. })) => {}
                     Ok(None) => {}
                     Err(e) => self.last_error = Some(Error::Protocol(e)),
                 }
@@ -918,7 +1003,31 @@ impl<'c, C: Connector + 'c, R: Random, const RX: usize, const TX: usize, const I
                             self.last_error = Some(Error::InboxFull);
                         }
                     }
-                    Ok(Some(Incoming::Ack { id, packet })) => on_ack(id, packet),
+                    Ok(Some(Incoming::Ack { id, packet })) => on_ack(id, AckPacket::Text(packet)),
+                    #[cfg(feature = "msgpack")]
+                    Ok(Some(Incoming::MsgpackEvent { ack, .. })) => {
+                        if stash {
+                            if !self.inbox.push_frame(payload, ack) {
+                                self.dropped = self.dropped.saturating_add(1);
+                                self.last_error = Some(Error::InboxFull);
+                            }
+                        } else {
+                            return Some(Step::TextEvent {
+                                start: ps,
+                                end: pe,
+                                ack,
+                                release: pe,
+                                binary: true,
+                            });
+                        }
+                    }
+                    #[cfg(feature = "msgpack")]
+                    Ok(Some(Incoming::MsgpackAck { id, packet })) => {
+                        on_ack(id, AckPacket::Msgpack(packet))
+                    }
+                    // Without the feature the session never speaks msgpack.
+                    #[cfg(not(feature = "msgpack"))]
+                    Ok(Some(Incoming::MsgpackEvent { .. } | Incoming::MsgpackAck { .. })) => {}
                     Ok(None) => {}
                     Err(e) => self.last_error = Some(Error::Protocol(e)),
                 }

@@ -8,7 +8,7 @@ use oxio_codec::socketio::{Packet, PacketType};
 
 /// An event read back: text, attachments, ack request.
 pub(crate) type Entry<'a> = (
-    &'a str,
+    &'a [u8],
     heapless::Vec<&'a [u8], MAX_ATTACHMENTS>,
     Option<AckRequest>,
 );
@@ -117,11 +117,32 @@ impl<const N: usize> Inbox<N> {
     }
 
     /// The oldest event: its text, attachments and ack request.
+    /// Keeps a msgpack event's whole frame (bytes inline, no attachments).
+    #[cfg(feature = "msgpack")]
+    pub(crate) fn push_frame(&mut self, frame: &[u8], ack: Option<AckRequest>) -> bool {
+        let start = self.len;
+        let end = start.saturating_add(frame.len());
+        if self.metas.is_full() {
+            return false;
+        }
+        let Some(dst) = self.buf.get_mut(start..end) else {
+            return false;
+        };
+        dst.copy_from_slice(frame);
+        self.len = end;
+        let _ = self.metas.push_back(Meta {
+            ack,
+            text_len: frame.len(),
+            total: frame.len(),
+            attachments: 0,
+        });
+        true
+    }
+
     pub(crate) fn front(&self) -> Option<Entry<'_>> {
         let meta = self.metas.front()?;
         let entry = self.buf.get(..meta.total)?;
         let (text, mut rest) = entry.split_at_checked(meta.text_len)?;
-        let text = core::str::from_utf8(text).ok()?;
         let mut atts = heapless::Vec::new();
         for _ in 0..meta.attachments {
             let (len, tail) = rest.split_at_checked(2)?;

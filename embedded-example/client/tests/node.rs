@@ -133,11 +133,26 @@ fn soon() -> embassy_time::Instant {
 
 #[tokio::test(flavor = "current_thread")]
 async fn node_events_acks_binary_namespaces() {
+    events_acks_binary_namespaces(false).await;
+}
+
+/// Issue 13: the client with `Config::msgpack` against Node's server with
+/// socket.io-msgpack-parser: the same exchange, bytes inline both ways.
+#[tokio::test(flavor = "current_thread")]
+async fn node_msgpack_events_acks_binary_namespaces() {
+    events_acks_binary_namespaces(true).await;
+}
+
+async fn events_acks_binary_namespaces(msgpack: bool) {
     if !node_ready() {
         return;
     }
-    let node = Node::start(0).await;
-    let mut c = client(&node.url(), fast());
+    let (node, config) = if msgpack {
+        (Node::start_with(0, &["msgpack"]).await, fast_msgpack())
+    } else {
+        (Node::start(0).await, fast())
+    };
+    let mut c = client(&node.url(), config);
     c.connect("/", Some(&json!({"device": "dev1"}))).unwrap();
     c.connect("/admin", NO_AUTH).unwrap();
     c.connect("/closed", NO_AUTH).unwrap();
@@ -261,11 +276,30 @@ async fn frozen_node_is_detected_by_the_heartbeat() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn node_connection_state_recovery_replays_missed_events_once() {
+    recovery(false).await;
+}
+
+/// Issue 13: the same with the msgpack parser on both sides (the offset is
+/// the last element of the msgpack data array; pid and offset are merged
+/// into the msgpack auth map).
+#[tokio::test(flavor = "current_thread")]
+async fn node_msgpack_connection_state_recovery_replays_missed_events_once() {
+    recovery(true).await;
+}
+
+async fn recovery(msgpack: bool) {
     if !node_ready() {
         return;
     }
-    let node = Node::start_with(0, &["csr"]).await;
-    let mut c = client(&node.url(), fast());
+    let (node, config) = if msgpack {
+        (
+            Node::start_with(0, &["csr", "msgpack"]).await,
+            fast_msgpack(),
+        )
+    } else {
+        (Node::start_with(0, &["csr"]).await, fast())
+    };
+    let mut c = client(&node.url(), config);
     c.connect("/", Some(&json!({"device": "dev1"}))).unwrap();
     assert_eq!(next(&mut c).await, "connected /");
     let hello = next(&mut c).await;

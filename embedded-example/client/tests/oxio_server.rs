@@ -5,7 +5,7 @@ mod support;
 use oxio_client::Event;
 use oxio_codec::client::{DisconnectReason, NO_AUTH};
 use oxio_codec::socketio::{Binary, BinaryBuf};
-use oxio_server::socketio::{AckSender, Bin, Data, SocketIo, SocketRef};
+use oxio_server::socketio::{AckSender, Data, Parser, SocketIo, SocketRef};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use support::*;
@@ -17,7 +17,12 @@ fn soon() -> embassy_time::Instant {
 type Log = Arc<Mutex<Vec<String>>>;
 
 fn app(log: Log) -> SocketIo {
-    let sio = SocketIo::builder().build();
+    app_with(Parser::Json, log)
+}
+
+/// [`app`] speaking `parser`.
+fn app_with(parser: Parser, log: Log) -> SocketIo {
+    let sio = SocketIo::builder().parser(parser).build();
     let io = sio.io();
     let l = log.clone();
     io.ns("/", move |s: SocketRef, Data(auth): Data<Value>| {
@@ -35,12 +40,16 @@ fn app(log: Log) -> SocketIo {
         s.on("add", |Data((a, b)): Data<(i64, i64)>, ack: AckSender| {
             ack.send(&(a + b,)).unwrap();
         });
-        s.on("blob", |s: SocketRef, Bin(all): Bin, ack: AckSender| {
-            let mut back = all[0].to_vec();
-            back.reverse();
-            ack.send(&(all[0].len(),)).unwrap();
-            s.emit("blob", &("rev", BinaryBuf(back))).unwrap();
-        });
+        // The bytes: an attachment (JSON) or inline (msgpack).
+        s.on(
+            "blob",
+            |s: SocketRef, Data(b): Data<BinaryBuf>, ack: AckSender| {
+                let mut back = b.0;
+                back.reverse();
+                ack.send(&(back.len(),)).unwrap();
+                s.emit("blob", &("rev", BinaryBuf(back))).unwrap();
+            },
+        );
         let l4 = l.clone();
         s.on("ask", move |s3: SocketRef| {
             let l5 = l4.clone();
@@ -67,9 +76,32 @@ fn entries(log: &Log) -> Vec<String> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn events_acks_and_binary_both_ways() {
+    events_acks_and_binary(Parser::Json).await;
+}
+
+/// Issue 13: the client with `Config::msgpack` against a server with the
+/// msgpack parser: the same exchange, bytes inline both ways.
+#[tokio::test(flavor = "current_thread")]
+async fn msgpack_events_acks_and_binary_both_ways() {
+    events_acks_and_binary(Parser::Msgpack).await;
+}
+
+fn config_for(parser: Parser) -> oxio_codec::client::Config {
+    match parser {
+        Parser::Msgpack => fast_msgpack(),
+        _ => fast(),
+    }
+}
+
+async fn events_acks_and_binary(parser: Parser) {
     let log = Log::default();
-    let srv = serve(app(log.clone()), "127.0.0.1:0".parse().unwrap(), None).await;
-    let mut c = client(&srv.url(), fast());
+    let srv = serve(
+        app_with(parser, log.clone()),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+    )
+    .await;
+    let mut c = client(&srv.url(), config_for(parser));
     c.connect("/", Some(&json!({"device": "dev1"}))).unwrap();
     assert_eq!(next(&mut c).await, "connected /");
     assert_eq!(next(&mut c).await, r#"msg / ["hello",{"device":"dev1"}] -"#);
@@ -139,8 +171,22 @@ async fn events_acks_and_binary_both_ways() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn two_namespaces_and_connect_error() {
-    let srv = serve(app(Log::default()), "127.0.0.1:0".parse().unwrap(), None).await;
-    let mut c = client(&srv.url(), fast());
+    namespaces_and_connect_error(Parser::Json).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn msgpack_two_namespaces_and_connect_error() {
+    namespaces_and_connect_error(Parser::Msgpack).await;
+}
+
+async fn namespaces_and_connect_error(parser: Parser) {
+    let srv = serve(
+        app_with(parser, Log::default()),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+    )
+    .await;
+    let mut c = client(&srv.url(), config_for(parser));
     c.connect("/", NO_AUTH).unwrap();
     c.connect("/admin", NO_AUTH).unwrap();
     c.connect("/closed", NO_AUTH).unwrap();

@@ -203,7 +203,12 @@ async fn main(spawner: Spawner) {
     let client = match Client::new(
         &*connector,
         SERVER_URL,
-        Config::default(),
+        Config {
+            // Feature `msgpack`: every packet one binary msgpack frame.
+            #[cfg(feature = "msgpack")]
+            msgpack: true,
+            ..Config::default()
+        },
         random as fn() -> u32,
     ) {
         Ok(c) => CLIENT.init(c),

@@ -47,15 +47,17 @@ pub trait LocalSockets: Send + Sync + 'static {
 }
 
 /// A server's packet format, one per server (chosen in its builder): what
-/// every [`Outgoing`] of its namespaces is encoded in. Only the default
-/// parser exists today; a variant is added per parser (msgpack's
-/// `socket.io-msgpack-parser` is the next), so adapters match on it.
+/// every [`Outgoing`] of its namespaces is encoded in, and what its
+/// clients must speak (Node's `parser` server option).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Parser {
     /// `socket.io-parser`: a text frame, binary attachments after it.
     #[default]
     Json,
+    /// `socket.io-msgpack-parser` 3.x: each packet one binary frame, a
+    /// msgpack map with bytes inline ([`oxio_codec::msgpack`]).
+    Msgpack,
 }
 
 /// The adapter's handle on its namespace: the name, and the local sockets

@@ -2,6 +2,7 @@
 //! event's or ack's arguments (owned, decoded on demand), [`Outgoing`] is a
 //! packet encoded once and shared by every session it goes to.
 
+use crate::Parser;
 use bytes::Bytes;
 use oxio_codec::json::de::{args_from_str, DeOptions};
 use oxio_codec::json::scan::ArrayIter;
@@ -37,6 +38,21 @@ pub struct Payload {
     skip: usize,
     attachments: Arc<[Bytes]>,
     max_depth: usize,
+    /// A msgpack packet's frame and the byte range of its `data` array
+    /// (then `text` is empty).
+    msgpack: Option<(Bytes, std::ops::Range<usize>)>,
+}
+
+/// A frame of the server's own encoding is read back without the client
+/// limits: it was valid when built.
+fn own_frames() -> oxio_codec::msgpack::Decoder {
+    oxio_codec::msgpack::Decoder::new(oxio_codec::Limits {
+        max_packet_len: usize::MAX,
+        max_depth: usize::MAX,
+        max_ack_id: u64::MAX,
+        max_namespace_len: usize::MAX,
+        ..oxio_codec::Limits::DEFAULT
+    })
 }
 
 impl Payload {
@@ -56,7 +72,55 @@ impl Payload {
             skip,
             attachments: attachments.into(),
             max_depth,
+            msgpack: None,
         }
+    }
+
+    /// The arguments of a received msgpack packet: `frame` is the whole
+    /// binary frame, `data` the byte range of its `data` array, and the
+    /// first `skip` elements are not arguments (1 for an event's name).
+    /// Returns `None` when `data` is not a range of `frame`.
+    ///
+    /// ```
+    /// use oxio_adapter::Payload;
+    /// use oxio_codec::msgpack::{Decoder, Encoder};
+    ///
+    /// let frame = Encoder::default().event_to_vec("/", None, "chat", &("hi", 2)).unwrap();
+    /// let data = Decoder::default().decode(&frame).unwrap().raw_data().unwrap().len();
+    /// let end = frame.len() - 6; // `\xa3nsp\xa1/` follows the data
+    /// let p = Payload::from_msgpack(frame.into(), end - data..end, 1, 32).unwrap();
+    /// let (text, n): (String, u8) = p.args().unwrap();
+    /// assert_eq!((text.as_str(), n), ("hi", 2));
+    /// assert_eq!(p.raw_msgpack_args().collect::<Vec<_>>(), [&b"\xa2hi"[..], b"\x02"]);
+    /// ```
+    pub fn from_msgpack(
+        frame: Bytes,
+        data: std::ops::Range<usize>,
+        skip: usize,
+        max_depth: usize,
+    ) -> Option<Self> {
+        frame.get(data.clone())?;
+        Some(Payload {
+            text: Utf8Bytes::from(""),
+            json_start: 0,
+            skip,
+            attachments: Arc::from(Vec::new()),
+            max_depth,
+            msgpack: Some((frame, data)),
+        })
+    }
+
+    /// The `data` array of a msgpack payload, as received (with the event
+    /// name, for events); `None` for a JSON one.
+    pub fn raw_msgpack(&self) -> Option<&[u8]> {
+        let (frame, range) = self.msgpack.as_ref()?;
+        frame.get(range.clone())
+    }
+
+    /// Each argument of a msgpack payload as its raw msgpack value (none
+    /// for a JSON payload: see [`Payload::raw_args`]).
+    pub fn raw_msgpack_args(&self) -> oxio_codec::msgpack::RawArgs<'_> {
+        oxio_codec::msgpack::RawArgs::new(self.raw_msgpack().unwrap_or_default(), self.skip)
     }
 
     /// A payload from the text of a complete, attachment-free EVENT frame
@@ -78,8 +142,12 @@ impl Payload {
         ))
     }
 
-    /// The JSON array as received (with the event name, for events).
+    /// The JSON array as received (with the event name, for events); empty
+    /// for a msgpack payload (see [`Payload::raw_msgpack`]).
     pub fn raw(&self) -> &str {
+        if self.msgpack.is_some() {
+            return "";
+        }
         self.text.as_str().get(self.json_start..).unwrap_or("[]")
     }
 
@@ -89,6 +157,9 @@ impl Payload {
     /// `serde_json::Value`) sees each attachment as its placeholder object
     /// `{"_placeholder":true,"num":N}`; [`Payload::attachments`] has the bytes.
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, CodecError> {
+        if let Some(data) = self.raw_msgpack() {
+            return oxio_codec::msgpack::args_from_slice(data, self.skip, self.max_depth);
+        }
         let json = self.raw();
         let attachments: &[Bytes] = &self.attachments;
         let with = DeOptions {
@@ -109,7 +180,8 @@ impl Payload {
         }
     }
 
-    /// Each argument as its raw JSON text.
+    /// Each argument as its raw JSON text (none for a msgpack payload: see
+    /// [`Payload::raw_msgpack_args`]).
     pub fn raw_args(&self) -> impl Iterator<Item = &str> + '_ {
         ArrayIter::new(self.raw())
             .into_iter()
@@ -122,7 +194,7 @@ impl Payload {
         &self.attachments
     }
 
-    /// The whole Socket.IO text frame, as received.
+    /// The whole Socket.IO text frame, as received (empty for msgpack).
     pub fn frame(&self) -> &Utf8Bytes {
         &self.text
     }
@@ -132,6 +204,7 @@ impl std::fmt::Debug for Payload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Payload")
             .field("raw", &self.raw())
+            .field("msgpack", &self.raw_msgpack())
             .field("attachments", &self.attachments.len())
             .finish()
     }
@@ -162,9 +235,78 @@ pub struct Outgoing {
     /// case on the hot path (one allocation per packet less: callgrind,
     /// benches/RESULTS.md, issue 10).
     messages: SmallVec<[Message; 1]>,
+    /// What `messages` are encoded in: for [`Parser::Msgpack`], one binary
+    /// frame (and `text` is empty).
+    parser: Parser,
 }
 
 impl Outgoing {
+    /// [`Outgoing::event`] in the packet format `parser` (one per server:
+    /// see [`LocalNamespace::parser`](crate::LocalNamespace::parser)).
+    ///
+    /// ```
+    /// use oxio_adapter::{Outgoing, Parser};
+    /// use oxio_codec::socketio::Binary;
+    ///
+    /// let p = Outgoing::event_in(Parser::Msgpack, "/", None, "up", &(Binary(&[7]),)).unwrap();
+    /// assert_eq!(p.messages().len(), 1);
+    /// assert_eq!(p.msgpack_frame().unwrap().as_ref(), b"\x83\xa4type\x02\xa4data\x92\xa2up\xc4\x01\x07\xa3nsp\xa1/");
+    /// ```
+    pub fn event_in<T: Serialize + ?Sized>(
+        parser: Parser,
+        namespace: &str,
+        ack_id: Option<u64>,
+        event: &str,
+        args: &T,
+    ) -> Result<Self, CodecError> {
+        match parser {
+            Parser::Json => Outgoing::event(namespace, ack_id, event, args),
+            Parser::Msgpack => Ok(Outgoing::from_msgpack(Bytes::from(
+                oxio_codec::msgpack::Encoder::default()
+                    .event_to_vec(namespace, ack_id, event, args)?,
+            ))),
+        }
+    }
+
+    /// [`Outgoing::ack`] in the packet format `parser`.
+    pub fn ack_in<T: Serialize + ?Sized>(
+        parser: Parser,
+        namespace: &str,
+        ack_id: u64,
+        args: &T,
+    ) -> Result<Self, CodecError> {
+        match parser {
+            Parser::Json => Outgoing::ack(namespace, ack_id, args),
+            Parser::Msgpack => Ok(Outgoing::from_msgpack(Bytes::from(
+                oxio_codec::msgpack::Encoder::default().ack_to_vec(namespace, ack_id, args)?,
+            ))),
+        }
+    }
+
+    /// A msgpack packet from its binary frame (one Engine.IO message).
+    pub fn from_msgpack(frame: Bytes) -> Self {
+        let mut messages = SmallVec::new();
+        messages.push(Message::Binary(frame));
+        Outgoing {
+            text: Utf8Bytes::from(""),
+            messages,
+            parser: Parser::Msgpack,
+        }
+    }
+
+    /// The packet format this packet is encoded in.
+    pub fn parser(&self) -> Parser {
+        self.parser
+    }
+
+    /// The binary frame of a msgpack packet; `None` for a JSON one.
+    pub fn msgpack_frame(&self) -> Option<&Bytes> {
+        match (self.parser, self.messages.first()) {
+            (Parser::Msgpack, Some(Message::Binary(b))) => Some(b),
+            _ => None,
+        }
+    }
+
     /// An EVENT (BINARY_EVENT when `args` hold bytes). `args` follows the
     /// tuple rule. Reserved names (`connect`, `disconnect`, ...) are refused.
     pub fn event<T: Serialize + ?Sized>(
@@ -192,7 +334,11 @@ impl Outgoing {
         let mut messages = SmallVec::with_capacity(attachments.len().saturating_add(1));
         messages.push(Message::Text(text.clone()));
         messages.extend(attachments.into_iter().map(Message::Binary));
-        Outgoing { text, messages }
+        Outgoing {
+            text,
+            messages,
+            parser: Parser::Json,
+        }
     }
 
     fn from_owned(text: String, attachments: Vec<Vec<u8>>) -> Self {
@@ -202,15 +348,20 @@ impl Outgoing {
         )
     }
 
-    /// The text frame.
+    /// The text frame (empty for a msgpack packet: see
+    /// [`Outgoing::msgpack_frame`]).
     pub fn text(&self) -> &Utf8Bytes {
         &self.text
     }
 
-    /// The binary attachments, in order.
+    /// The binary attachments, in order (none for a msgpack packet).
     pub fn attachments(&self) -> impl Iterator<Item = &Bytes> + '_ {
+        let skip = match self.parser {
+            Parser::Json => 1,
+            Parser::Msgpack => self.messages.len(),
+        };
         self.messages
-            .get(1..)
+            .get(skip..)
             .unwrap_or_default()
             .iter()
             .filter_map(|m| match m {
@@ -241,6 +392,11 @@ impl Outgoing {
     /// assert!(!Outgoing::ack("/", 4, &(1,)).unwrap().is_event_without_ack());
     /// ```
     pub fn is_event_without_ack(&self) -> bool {
+        if let Some(frame) = self.msgpack_frame() {
+            return own_frames().decode(frame).is_ok_and(|p| {
+                p.packet_type() == oxio_codec::socketio::PacketType::Event && p.ack_id().is_none()
+            });
+        }
         let text = self.text.as_str();
         let rest = match text.as_bytes().first() {
             Some(b'2') => text.get(1..).unwrap_or_default(),
@@ -279,6 +435,9 @@ impl Outgoing {
     /// assert!(q.attachments().eq(p.attachments()));
     /// ```
     pub fn with_offset(&self, offset: &str) -> Option<Outgoing> {
+        if let Some(frame) = self.msgpack_frame() {
+            return Outgoing::msgpack_with_offset(frame, offset);
+        }
         let text = self.text.as_str();
         let head = text.strip_suffix(']')?;
         if !head.contains('[') {
@@ -296,11 +455,34 @@ impl Outgoing {
             Some(first) => *first = Message::Text(text.clone()),
             None => messages.push(Message::Text(text.clone())),
         }
-        Some(Outgoing { text, messages })
+        Some(Outgoing {
+            text,
+            messages,
+            parser: Parser::Json,
+        })
     }
 
-    /// The bytes this packet holds: its text and its attachments.
+    /// A msgpack EVENT with `offset` appended to its arguments (the Node
+    /// server pushes it onto `packet.data` before encoding, so the frame
+    /// is `{type, data, nsp}` as for any event without ack).
+    fn msgpack_with_offset(frame: &[u8], offset: &str) -> Option<Outgoing> {
+        let packet = own_frames().decode(frame).ok()?;
+        let event = packet.event_name()?;
+        let quoted = oxio_codec::msgpack::to_vec(offset).ok()?;
+        let mut args: Vec<&[u8]> = packet.raw_args().collect();
+        args.push(&quoted);
+        let frame = oxio_codec::msgpack::Encoder::default()
+            .event_raw_to_vec(packet.namespace(), packet.ack_id(), event, &args)
+            .ok()?;
+        Some(Outgoing::from_msgpack(Bytes::from(frame)))
+    }
+
+    /// The bytes this packet holds: its text and its attachments (a
+    /// msgpack packet: its frame).
     pub fn size(&self) -> usize {
+        if let Some(frame) = self.msgpack_frame() {
+            return frame.len();
+        }
         self.attachments()
             .fold(self.text.as_str().len(), |n, a| n.saturating_add(a.len()))
     }

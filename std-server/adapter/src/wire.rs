@@ -19,7 +19,7 @@
 //! let mut att = Vec::new();
 //! let json = wire::msgpack_to_json(&back, &mut att, 128).unwrap();
 //! assert_eq!(json["data"], serde_json::json!(["hi", 1]));
-//! assert_eq!(p.to_outgoing(None).unwrap(), out);
+//! assert_eq!(p.to_outgoing(None, oxio_adapter::Parser::Json).unwrap(), out);
 //! ```
 
 use crate::{BroadcastFlags, BroadcastOptions, Cause, Outgoing, Room};
@@ -416,6 +416,9 @@ pub fn packet_from_outgoing(
     packet: &Outgoing,
     max_depth: usize,
 ) -> Result<WirePacket, MessageError> {
+    if let Some(frame) = packet.msgpack_frame() {
+        return packet_from_msgpack(frame, max_depth);
+    }
     let decoded = oxio_codec::socketio::Decoder::default()
         .decode(packet.text().as_str())
         .map_err(MessageError::Packet)?;
@@ -425,6 +428,32 @@ pub fn packet_from_outgoing(
         nsp: decoded.namespace().to_owned(),
         data,
         attachments: packet.attachments().cloned().collect(),
+    })
+}
+
+/// [`packet_from_outgoing`] for a packet of the msgpack parser: its
+/// `data` (bytes inline) becomes JSON with placeholders and attachments,
+/// the form every message to other nodes is built from.
+fn packet_from_msgpack(frame: &[u8], max_depth: usize) -> Result<WirePacket, MessageError> {
+    let limits = oxio_codec::Limits {
+        max_packet_len: usize::MAX,
+        max_depth,
+        ..oxio_codec::Limits::DEFAULT
+    };
+    let decoded = oxio_codec::msgpack::Decoder::new(limits)
+        .decode(frame)
+        .map_err(MessageError::Packet)?;
+    let raw = decoded.raw_data().ok_or(MessageError::Shape("data"))?;
+    let lim = MsgLimits {
+        max_len: usize::MAX,
+        max_depth,
+    };
+    let mut attachments = Vec::new();
+    let data = msgpack_to_json(&read_msgpack(raw, &lim)?, &mut attachments, max_depth)?;
+    Ok(WirePacket {
+        nsp: decoded.namespace().to_owned(),
+        data,
+        attachments,
     })
 }
 
@@ -462,11 +491,35 @@ impl WirePacket {
     }
 
     /// The packet as a Socket.IO frame for local clients (`ack_id` for a
-    /// broadcast with acks).
-    pub fn to_outgoing(&self, ack_id: Option<u64>) -> Result<Outgoing, MessageError> {
+    /// broadcast with acks), in the local server's `parser`.
+    pub fn to_outgoing(
+        &self,
+        ack_id: Option<u64>,
+        parser: crate::Parser,
+    ) -> Result<Outgoing, MessageError> {
         let arr = self.data.as_array().ok_or(MessageError::Shape("data"))?;
-        if !matches!(arr.first(), Some(Json::String(_))) {
+        let Some(Json::String(event)) = arr.first() else {
             return Err(MessageError::Shape("event name"));
+        };
+        if parser == crate::Parser::Msgpack {
+            let depth = usize::MAX;
+            let args = arr
+                .get(1..)
+                .unwrap_or_default()
+                .iter()
+                .map(|a| {
+                    Ok(write_msgpack(&json_to_msgpack(
+                        a,
+                        &self.attachments,
+                        depth,
+                    )?))
+                })
+                .collect::<Result<Vec<_>, MessageError>>()?;
+            let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            let frame = oxio_codec::msgpack::Encoder::default()
+                .event_raw_to_vec(&self.nsp, ack_id, event, &refs)
+                .map_err(MessageError::Packet)?;
+            return Ok(Outgoing::from_msgpack(Bytes::from(frame)));
         }
         let mut text = String::new();
         if self.attachments.is_empty() {

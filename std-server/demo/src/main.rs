@@ -102,6 +102,12 @@ struct Cli {
     )]
     cors_origins: Vec<String>,
 
+    /// The Socket.IO packet format every client must speak: json (the
+    /// default socket.io-parser) or msgpack (clients built with
+    /// socket.io-msgpack-parser; the demo page speaks json).
+    #[arg(long, env = "OXIO_PARSER", value_enum, default_value_t = ParserArg::Json)]
+    parser: ParserArg,
+
     /// Also accept Engine.IO v3 (Socket.IO v2/v3-era) clients.
     #[arg(long, env = "OXIO_ALLOW_EIO3")]
     allow_eio3: bool,
@@ -381,6 +387,24 @@ impl Cli {
     }
 }
 
+/// `--parser`: the Socket.IO packet format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ParserArg {
+    /// socket.io-parser (text frames, binary attachments).
+    Json,
+    /// socket.io-msgpack-parser (one binary frame per packet).
+    Msgpack,
+}
+
+impl From<ParserArg> for oxio_server::socketio::Parser {
+    fn from(p: ParserArg) -> Self {
+        match p {
+            ParserArg::Json => oxio_server::socketio::Parser::Json,
+            ParserArg::Msgpack => oxio_server::socketio::Parser::Msgpack,
+        }
+    }
+}
+
 /// `0` means no limit.
 fn limit(n: usize) -> Option<usize> {
     (n > 0).then_some(n)
@@ -597,6 +621,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     }
     let mut config = DemoConfig::new(jwt_keys(cli.jwt_secret.as_deref())?);
     config.socketio.connect_timeout = Duration::from_millis(cli.connect_timeout);
+    config.socketio.parser = cli.parser.into();
     config.socketio.connection_state_recovery =
         (cli.recovery_secs > 0).then(|| oxio_server::socketio::ConnectionStateRecovery {
             max_disconnection_duration: Duration::from_secs(cli.recovery_secs),

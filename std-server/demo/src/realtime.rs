@@ -371,6 +371,17 @@ fn on_admin_connect(app: &Arc<App>, s: SocketRef) {
 /// received frame's raw argument texts, which the decoder has validated, so
 /// nothing is re-serialized and placeholders keep their numbers.
 pub fn echo_packet(ns: &str, event: &str, payload: &Payload) -> Outgoing {
+    if payload.raw_msgpack().is_some() {
+        let args: Vec<&[u8]> = payload.raw_msgpack_args().collect();
+        return match oxio_codec::msgpack::Encoder::default()
+            .event_raw_to_vec(ns, None, event, &args)
+        {
+            Ok(frame) => Outgoing::from_msgpack(frame.into()),
+            // Only a reserved name or a namespace without `/` fail: the
+            // demo's own names are neither.
+            Err(_) => Outgoing::from_msgpack(bytes::Bytes::new()),
+        };
+    }
     let name = Value::String(event.to_owned()).to_string();
     let attachments = payload.attachments();
     let mut text = if attachments.is_empty() {

@@ -1,7 +1,8 @@
 //! The `oxio-server` binary's command line, end to end: the Socket.IO
 //! `--connect-timeout` reaches the server (a WebSocket client that never
 //! sends CONNECT is closed after it, one that joins `/` stays); the
-//! browser client under `/socket.io/` and `/metrics`.
+//! browser client under `/socket.io/` and `/metrics`; and
+//! `--parser msgpack` switches the packet format.
 
 mod demo_support;
 
@@ -163,5 +164,59 @@ async fn the_binary_serves_the_client_and_metrics() {
         server.log_text().contains("is not installed"),
         "{}",
         server.log_text()
+    );
+}
+
+/// Issue 13: `--parser msgpack` makes the demo speak
+/// socket.io-msgpack-parser: the CONNECT reply is a binary frame, `echo`
+/// comes back as `echo-response` with the arguments as sent (bytes
+/// inline), and a text CONNECT closes the connection.
+#[tokio::test]
+async fn parser_flag_switches_to_msgpack() {
+    use oxio_codec::msgpack::{Decoder, Encoder};
+    use oxio_codec::socketio::{Binary, PacketType};
+    let server = DemoServer::start(&["--parser", "msgpack"]);
+    let mut ws = open(&server).await;
+    let mut buf = [0u8; 64];
+    let n = Encoder::default().connect(&mut buf, "/").unwrap();
+    ws.send(Message::binary(buf[..n].to_vec())).await.unwrap();
+    let next_binary = |m: Message| match m {
+        Message::Binary(b) => b.to_vec(),
+        other => panic!("expected a binary frame, got {other:?}"),
+    };
+    let reply = next_binary(ws.next().await.unwrap().unwrap());
+    let p = Decoder::default().decode(&reply).unwrap();
+    assert_eq!(p.packet_type(), PacketType::Connect, "{reply:x?}");
+    let frame = Encoder::default()
+        .event_to_vec("/", None, "echo", &("hi", Binary(&[1, 2, 3])))
+        .unwrap();
+    ws.send(Message::binary(frame)).await.unwrap();
+    let want = Encoder::default()
+        .event_to_vec("/", None, "echo-response", &("hi", Binary(&[1, 2, 3])))
+        .unwrap();
+    let mut got = None;
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(3), ws.next()).await {
+        match m {
+            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).await.unwrap(),
+            Message::Binary(b)
+                if Decoder::default()
+                    .decode(&b)
+                    .ok()
+                    .and_then(|p| p.event_name())
+                    == Some("echo-response") =>
+            {
+                got = Some(b.to_vec());
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(got, Some(want), "{}", server.log_text());
+
+    let mut text = open(&server).await;
+    text.send(Message::text("40")).await.unwrap();
+    assert_eq!(
+        until_closed(&mut text, Duration::from_secs(5)).await,
+        Vec::<String>::new()
     );
 }

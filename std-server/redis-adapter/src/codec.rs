@@ -217,6 +217,21 @@ pub(crate) fn encode_broadcast_ack(
     payload: &Payload,
     max_depth: usize,
 ) -> Result<Vec<u8>, MessageError> {
+    if payload.raw_msgpack().is_some() {
+        let lim = MsgLimits {
+            max_len: usize::MAX,
+            max_depth,
+        };
+        let first = match payload.raw_msgpack_args().next() {
+            Some(raw) => read_msgpack(raw, &lim)?,
+            None => Value::Nil,
+        };
+        return Ok(write_msgpack(&Value::Map(vec![
+            (s("type"), Value::from(RequestType::BroadcastAck as u8)),
+            (s("requestId"), s(request_id)),
+            (s("packet"), first),
+        ])));
+    }
     let args = parse_json(payload.raw(), max_depth)?;
     let first = args
         .as_array()
@@ -257,7 +272,7 @@ pub(crate) fn opts_json(opts: &BroadcastOptions) -> Json {
 mod tests {
     use super::*;
     use oxio_adapter::wire::iso_date;
-    use oxio_adapter::{BroadcastFlags, Outgoing};
+    use oxio_adapter::{BroadcastFlags, Outgoing, Parser};
     use serde_json::json;
     use std::time::Duration;
 
@@ -309,7 +324,11 @@ mod tests {
         assert!(b.opts.except.is_empty());
         assert_eq!(b.opts.flags, BroadcastFlags::default());
         assert_eq!(
-            b.packet.to_outgoing(None).unwrap().text().as_str(),
+            b.packet
+                .to_outgoing(None, Parser::Json)
+                .unwrap()
+                .text()
+                .as_str(),
             r#"2["hello","you"]"#
         );
     }
@@ -340,7 +359,7 @@ mod tests {
         let back = decode_broadcast(&bytes, &lim()).unwrap();
         assert_eq!(back.packet.nsp, "/chat");
         assert_eq!(back.opts, opts);
-        let again = back.packet.to_outgoing(Some(4)).unwrap();
+        let again = back.packet.to_outgoing(Some(4), Parser::Json).unwrap();
         assert_eq!(
             again.text().as_str(),
             r#"51-/chat,4["up",1,{"_placeholder":true,"num":0}]"#
@@ -522,7 +541,7 @@ mod tests {
                 data: json!([1]),
                 attachments: vec![]
             }
-            .to_outgoing(None),
+            .to_outgoing(None, Parser::Json),
             Err(MessageError::Shape("event name"))
         );
     }

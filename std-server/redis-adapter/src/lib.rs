@@ -546,7 +546,7 @@ impl RedisAdapter {
             tracing::debug!(nsp = %b.packet.nsp, "redis adapter: broadcast for another namespace ignored");
             return;
         }
-        match b.packet.to_outgoing(None) {
+        match b.packet.to_outgoing(None, self.local.namespace().parser()) {
             Ok(packet) => {
                 let _ = self.local.broadcast(&packet, &b.opts);
             }
@@ -703,7 +703,7 @@ impl RedisAdapter {
         };
         let opts = env.opts();
         let ack_id = self.local.namespace().next_ack_id();
-        let outgoing = match packet.to_outgoing(Some(ack_id)) {
+        let outgoing = match packet.to_outgoing(Some(ack_id), self.local.namespace().parser()) {
             Ok(o) => o,
             Err(e) => {
                 tracing::debug!(error = %e, "redis adapter: broadcast request ignored");

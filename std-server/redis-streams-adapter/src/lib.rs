@@ -683,7 +683,7 @@ impl RedisStreamsAdapter {
                     Some(request_id) => {
                         self.on_broadcast_request(packet, opts(), &msg.uid, request_id.to_owned())
                     }
-                    None => match packet.to_outgoing(None) {
+                    None => match packet.to_outgoing(None, self.local.namespace().parser()) {
                         Ok(p) => self.deliver_local(&p, &opts(), offset),
                         Err(e) => {
                             tracing::debug!(error = %e, "redis streams adapter: broadcast ignored")
@@ -746,7 +746,7 @@ impl RedisStreamsAdapter {
         request_id: String,
     ) {
         let ack_id = self.local.namespace().next_ack_id();
-        let outgoing = match packet.to_outgoing(Some(ack_id)) {
+        let outgoing = match packet.to_outgoing(Some(ack_id), self.local.namespace().parser()) {
             Ok(o) => o,
             Err(e) => {
                 tracing::debug!(error = %e, "redis streams adapter: broadcast request ignored");
@@ -1034,7 +1034,7 @@ impl RedisStreamsAdapter {
                 }
                 let packet = self
                     .packet_of(&msg)
-                    .and_then(|p| p.to_outgoing(None))
+                    .and_then(|p| p.to_outgoing(None, self.local.namespace().parser()))
                     .ok()
                     .and_then(|p| p.with_offset(&id));
                 if let Some(p) = packet {

@@ -15,7 +15,7 @@
 
 use oxio_codec::socketio::{Args, Binary};
 use oxio_server::socketio::{
-    AckSender, ConnectionStateRecovery, Data, SocketData, SocketIo, SocketRef,
+    AckSender, ConnectionStateRecovery, Data, Parser, SocketData, SocketIo, SocketRef,
 };
 use oxio_testkit::sio::{node_ready, run, sio_config, start, step, ClientProcess};
 use serde_json::{json, Value};
@@ -41,9 +41,10 @@ fn args_of(v: &Value) -> Vec<Value> {
     v["args"].as_array().cloned().unwrap_or_default()
 }
 
-/// The app of csr_server.js, in oxio.
-fn app() -> SocketIo {
+/// The app of csr_server.js, in oxio, speaking `parser`.
+fn app(parser: Parser) -> SocketIo {
     let sio = SocketIo::builder()
+        .parser(parser)
         .connection_state_recovery(ConnectionStateRecovery {
             max_disconnection_duration: Duration::from_millis(KEEP_MS),
             ..Default::default()
@@ -134,16 +135,28 @@ fn app() -> SocketIo {
     sio
 }
 
-/// Runs `scenario` against `url`; the `back` line.
-async fn scenario(url: &str, scenario: &str, wait_ms: u64) -> Value {
-    let args = [url.to_owned(), scenario.to_owned(), wait_ms.to_string()];
+fn parser_arg(parser: Parser) -> String {
+    match parser {
+        Parser::Msgpack => "msgpack".to_owned(),
+        _ => "json".to_owned(),
+    }
+}
+
+/// Runs `scenario` against `url` with clients speaking `parser`; the `back` line.
+async fn scenario(url: &str, scenario: &str, wait_ms: u64, parser: Parser) -> Value {
+    let args = [
+        url.to_owned(),
+        scenario.to_owned(),
+        wait_ms.to_string(),
+        parser_arg(parser),
+    ];
     let lines = ClientProcess::node("csr_client.js", &args).finish().await;
     step(&lines, "back").clone()
 }
 
 /// Node's server (csr_server.js) on a fresh port; killed on drop.
-async fn node_server() -> (ClientProcess, String) {
-    let mut p = ClientProcess::node("csr_server.js", &[KEEP_MS.to_string()]);
+async fn node_server(parser: Parser) -> (ClientProcess, String) {
+    let mut p = ClientProcess::node("csr_server.js", &[KEEP_MS.to_string(), parser_arg(parser)]);
     let line = p.next_line(10).await;
     assert_eq!(line["step"], "listening", "{line}");
     let url = format!("http://127.0.0.1:{}", line["port"]);
@@ -179,10 +192,14 @@ fn new_session_line() -> Value {
 }
 
 async fn both(name: &'static str, wait_ms: u64, want: Value) {
-    let srv = start(sio_config(), app()).await;
-    let oxio = scenario(&format!("http://{}", srv.addr), name, wait_ms).await;
-    let (node, url) = node_server().await;
-    let reference = scenario(&url, name, wait_ms).await;
+    both_with(Parser::Json, name, wait_ms, want).await
+}
+
+async fn both_with(parser: Parser, name: &'static str, wait_ms: u64, want: Value) {
+    let srv = start(sio_config(), app(parser)).await;
+    let oxio = scenario(&format!("http://{}", srv.addr), name, wait_ms, parser).await;
+    let (node, url) = node_server(parser).await;
+    let reference = scenario(&url, name, wait_ms, parser).await;
     drop(node);
     assert_eq!(reference, want, "Node's server, {name}");
     assert_eq!(oxio, reference, "oxio vs Node, {name}");
@@ -219,4 +236,34 @@ fn a_new_session_when_no_offset_was_received() {
         return;
     }
     run(both("no-offset", 0, new_session_line()));
+}
+
+/// Issue 13: with the msgpack parser the offset is the last element of the
+/// packet's `data` array too; missed events (the binary one inline, no
+/// attachment) come back the same as from Node's server with
+/// socket.io-msgpack-parser.
+#[test]
+fn recovers_with_the_msgpack_parser() {
+    if !node_ready("socket.io-msgpack-parser") {
+        return;
+    }
+    run(both_with(
+        Parser::Msgpack,
+        "server-close",
+        0,
+        recovered_line("transport close"),
+    ));
+}
+
+#[test]
+fn a_new_session_after_max_disconnection_duration_with_msgpack() {
+    if !node_ready("socket.io-msgpack-parser") {
+        return;
+    }
+    run(both_with(
+        Parser::Msgpack,
+        "expired",
+        KEEP_MS + 500,
+        new_session_line(),
+    ));
 }

@@ -3,15 +3,18 @@
 //! `tests/sio_support/app.rs`: WebSocket only, polling only and upgrade;
 //! namespaces, auth and middleware refusals; acks both ways with timeouts;
 //! binary both ways; rooms and broadcasts; disconnects from either side;
-//! reconnection after a server restart.
+//! reconnection after a server restart. The basic, namespace and room
+//! scenarios run again with `socket.io-msgpack-parser` on the client and
+//! [`Parser::Msgpack`] on the server (issue 13).
 //!
 //! Needs `npm ci --prefix std-server/testkit/js`. Without it the tests print a
 //! notice and pass, unless `CI` or `OXIO_REQUIRE_NODE=1` is set: then they fail.
 
 use oxio_testkit::sio as sio_support;
 
+use oxio_server::socketio::Parser;
 use serde_json::json;
-use sio_support::app::interop_app;
+use sio_support::app::{interop_app, interop_app_with};
 use sio_support::{run, sio_config, start, start_on, step, ClientProcess, Log};
 
 fn ready() -> bool {
@@ -22,11 +25,25 @@ fn args(mode: &str, url: &str, scenario: &str) -> Vec<String> {
     vec![url.to_owned(), scenario.to_owned(), mode.to_owned()]
 }
 
-async fn basic(mode: &'static str) {
+/// [`args`] for clients speaking `parser`.
+fn args_with(parser: Parser, mode: &str, url: &str, scenario: &str) -> Vec<String> {
+    let mut a = args(mode, url, scenario);
+    a.push(match parser {
+        Parser::Msgpack => "msgpack".to_owned(),
+        _ => "json".to_owned(),
+    });
+    a
+}
+
+fn msgpack_ready() -> bool {
+    sio_support::node_ready("socket.io-msgpack-parser")
+}
+
+async fn basic(mode: &'static str, parser: Parser) {
     let log = Log::default();
-    let srv = start(sio_config(), interop_app(log.clone())).await;
+    let srv = start(sio_config(), interop_app_with(parser, log.clone())).await;
     let url = format!("http://{}", srv.addr);
-    let lines = ClientProcess::node("sio_client.js", &args(mode, &url, "basic"))
+    let lines = ClientProcess::node("sio_client.js", &args_with(parser, mode, &url, "basic"))
         .finish()
         .await;
     let connect = step(&lines, "connect");
@@ -83,31 +100,34 @@ async fn basic(mode: &'static str) {
 #[test]
 fn v4_client_websocket_only() {
     if ready() {
-        run(basic("websocket"));
+        run(basic("websocket", Parser::Json));
     }
 }
 
 #[test]
 fn v4_client_polling_only() {
     if ready() {
-        run(basic("polling"));
+        run(basic("polling", Parser::Json));
     }
 }
 
 #[test]
 fn v4_client_upgrade() {
     if ready() {
-        run(basic("upgrade"));
+        run(basic("upgrade", Parser::Json));
     }
 }
 
-async fn namespaces(mode: &'static str) {
+async fn namespaces(mode: &'static str, parser: Parser) {
     let log = Log::default();
-    let srv = start(sio_config(), interop_app(log.clone())).await;
+    let srv = start(sio_config(), interop_app_with(parser, log.clone())).await;
     let url = format!("http://{}", srv.addr);
-    let lines = ClientProcess::node("sio_client.js", &args(mode, &url, "namespaces"))
-        .finish()
-        .await;
+    let lines = ClientProcess::node(
+        "sio_client.js",
+        &args_with(parser, mode, &url, "namespaces"),
+    )
+    .finish()
+    .await;
     assert_eq!(
         step(&lines, "connected"),
         &json!({"step": "connected", "multiplexed": true, "distinct_ids": true})
@@ -156,40 +176,86 @@ async fn namespaces(mode: &'static str) {
 #[test]
 fn v4_client_namespaces_auth_and_middleware_websocket() {
     if ready() {
-        run(namespaces("websocket"));
+        run(namespaces("websocket", Parser::Json));
     }
 }
 
 #[test]
 fn v4_client_namespaces_auth_and_middleware_polling() {
     if ready() {
-        run(namespaces("polling"));
+        run(namespaces("polling", Parser::Json));
     }
+}
+
+async fn rooms(parser: Parser) {
+    let log = Log::default();
+    let srv = start(sio_config(), interop_app_with(parser, log.clone())).await;
+    let url = format!("http://{}", srv.addr);
+    let lines = ClientProcess::node(
+        "sio_client.js",
+        &args_with(parser, "websocket", &url, "rooms"),
+    )
+    .finish()
+    .await;
+    assert_eq!(
+        step(&lines, "received"),
+        &json!({
+            "step": "received",
+            "A": [["except-msg", "m4"], ["many", "m5"]],
+            "B": [["room-msg", "m1"], ["bc", "m2"], ["many", "m5"]],
+            "C": [["bc", "m2"], ["except-msg", "m3"], ["many", "m5"]]
+        })
+    );
+    srv.stop().await;
 }
 
 #[test]
 fn v4_clients_rooms_and_broadcasts() {
-    if !ready() {
-        return;
+    if ready() {
+        run(rooms(Parser::Json));
     }
-    run(async {
-        let log = Log::default();
-        let srv = start(sio_config(), interop_app(log.clone())).await;
-        let url = format!("http://{}", srv.addr);
-        let lines = ClientProcess::node("sio_client.js", &args("websocket", &url, "rooms"))
-            .finish()
-            .await;
-        assert_eq!(
-            step(&lines, "received"),
-            &json!({
-                "step": "received",
-                "A": [["except-msg", "m4"], ["many", "m5"]],
-                "B": [["room-msg", "m1"], ["bc", "m2"], ["many", "m5"]],
-                "C": [["bc", "m2"], ["except-msg", "m3"], ["many", "m5"]]
-            })
-        );
-        srv.stop().await;
-    });
+}
+
+#[test]
+fn msgpack_client_websocket_only() {
+    if msgpack_ready() {
+        run(basic("websocket", Parser::Msgpack));
+    }
+}
+
+#[test]
+fn msgpack_client_polling_only() {
+    if msgpack_ready() {
+        run(basic("polling", Parser::Msgpack));
+    }
+}
+
+#[test]
+fn msgpack_client_upgrade() {
+    if msgpack_ready() {
+        run(basic("upgrade", Parser::Msgpack));
+    }
+}
+
+#[test]
+fn msgpack_client_namespaces_auth_and_middleware_websocket() {
+    if msgpack_ready() {
+        run(namespaces("websocket", Parser::Msgpack));
+    }
+}
+
+#[test]
+fn msgpack_client_namespaces_auth_and_middleware_polling() {
+    if msgpack_ready() {
+        run(namespaces("polling", Parser::Msgpack));
+    }
+}
+
+#[test]
+fn msgpack_clients_rooms_and_broadcasts() {
+    if msgpack_ready() {
+        run(rooms(Parser::Msgpack));
+    }
 }
 
 async fn reconnect(mode: &'static str) {
@@ -294,4 +360,65 @@ fn v4_client_burst_of_acked_emits_websocket() {
     if ready() {
         run(burst("websocket"));
     }
+}
+
+/// Runs the `compression` scenario against a server with `compression`;
+/// its line.
+async fn compression(
+    compression: Option<oxio_server::config::HttpCompression>,
+) -> serde_json::Value {
+    let config = oxio_server::config::EngineConfig {
+        http_compression: compression,
+        ..sio_config()
+    };
+    let srv = start(config, interop_app(Log::default())).await;
+    let url = format!("http://{}", srv.addr);
+    let lines = ClientProcess::node("sio_client.js", &args("polling", &url, "compression"))
+        .finish()
+        .await;
+    srv.stop().await;
+    step(&lines, "compression").clone()
+}
+
+/// Issue 13, HTTP compression with a real polling client: socket.io-client
+/// on its fetch() transport (which sends `Accept-Encoding: gzip, deflate`)
+/// echoes a 5000-character string (6 KB of UTF-8). With `http_compression` on (the
+/// default, threshold 1024) the GET carrying the ack comes gzip-compressed
+/// and the client inflates it to the same string; off, the same answer
+/// takes the full size on the wire.
+#[test]
+fn polling_client_gets_compressed_answers() {
+    if !ready() {
+        return;
+    }
+    run(async {
+        let on = compression(Some(Default::default())).await;
+        assert_eq!(on["same"], true, "{on}");
+        assert_eq!(on["transport"], "polling", "{on}");
+        // Exactly one answer was compressed: the ack, `43[..]` with
+        // 1000 × "é" and 4000 × "x" (6007 bytes raw).
+        let gzipped: Vec<u64> = on["gets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["encoding"] == "gzip")
+            .map(|g| g["length"].as_u64().unwrap())
+            .collect();
+        assert_eq!(gzipped.len(), 1, "{on}");
+        assert!(gzipped[0] < 300, "{on}");
+        // Small answers (the handshake, `40`) stay raw.
+        assert_eq!(on["encodings"], json!(["gzip", "identity"]), "{on}");
+
+        let off = compression(None).await;
+        assert_eq!(off["same"], true, "{off}");
+        assert_eq!(off["encodings"], json!(["identity"]), "{off}");
+        let biggest = off["gets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|g| g["length"].as_u64())
+            .max()
+            .unwrap();
+        assert!(biggest > 6000, "{off}");
+    });
 }

@@ -2,7 +2,7 @@
 // (socketio/tests/recovery_node.rs), run against oxio and against Node's
 // server (csr_server.js), which must give the same lines.
 //
-// Usage: node csr_client.js <http://host:port> <scenario> [wait ms]
+// Usage: node csr_client.js <http://host:port> <scenario> [wait ms] [json|msgpack]
 // Scenarios:
 //   server-close  the server closes the transport (socket.conn.close())
 //   client-close  the client closes its engine (socket.io.engine.close())
@@ -19,6 +19,7 @@
 
 const [, , url, scenario, waitArg] = process.argv;
 const WAIT = Number(waitArg || 0);
+const PARSER = process.argv[5] === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {};
 
 function out(step, data) {
   console.log(JSON.stringify(Object.assign({ step }, data || {})));
@@ -41,7 +42,7 @@ function show(v) {
 
 async function main() {
   const { io } = require("socket.io-client");
-  const opts = { forceNew: true, transports: ["websocket"], reconnection: false };
+  const opts = Object.assign({ forceNew: true, transports: ["websocket"], reconnection: false }, PARSER);
   const control = io(url, opts);
   await once(control, "connect");
   const ctl = (ev, arg) => control.timeout(2000).emitWithAck(ev, arg);

@@ -2,7 +2,7 @@
 // reference the recovery tests (socketio/tests/recovery_node.rs) run
 // csr_client.js against, next to oxio's same app (recovery_node.rs `app`).
 //
-// Usage: node csr_server.js <maxDisconnectionDuration ms>
+// Usage: node csr_server.js <maxDisconnectionDuration ms> [json|msgpack]
 // Prints {"step":"listening","port":N}, then serves until killed.
 //
 // The app: `/` joins the rooms of auth.rooms (when not recovered) and
@@ -22,10 +22,12 @@ const { Server } = require("socket.io");
 const http = require("http");
 
 const duration = Number(process.argv[2] || 120000);
+// argv[3] "msgpack": the server speaks socket.io-msgpack-parser.
+const parser = process.argv[3] === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {};
 const server = http.createServer();
-const io = new Server(server, {
+const io = new Server(server, Object.assign({
   connectionStateRecovery: { maxDisconnectionDuration: duration },
-});
+}, parser));
 const kept = new Map();
 
 io.on("connection", (socket) => {

@@ -3,12 +3,14 @@
 // object per line: {"step":"<name>",...}; the last line is {"step":"done"},
 // a failure is {"error":"..."}. Binary values are printed as {"bin":[bytes]}.
 //
-// Usage: node sio_client.js <http://host:port> <scenario> [websocket|polling|upgrade]
-// Scenarios: basic, namespaces, rooms, reconnect, burst (socket.io-client 4.8.x),
+// Usage: node sio_client.js <http://host:port> <scenario> [websocket|polling|upgrade] [json|msgpack]
+// (msgpack: socket.io-client 4.8.x with socket.io-msgpack-parser 3.x, for
+// tests/sio_interop_msgpack.rs)
+// Scenarios: basic, namespaces, rooms, reconnect, burst, compression (socket.io-client 4.8.x),
 //            v2 (socket.io-client 2.5.0, Engine.IO v3).
 "use strict";
 
-const [, , url, scenario, mode = "websocket"] = process.argv;
+const [, , url, scenario, mode = "websocket", parserName = "json"] = process.argv;
 
 function out(step, data) {
   console.log(JSON.stringify(Object.assign({ step }, data || {})));
@@ -51,7 +53,20 @@ function ask(socket, ev, ...args) {
   return new Promise((resolve) => socket.emit(ev, ...args, (...reply) => resolve(reply)));
 }
 
-const v4 = () => require("socket.io-client");
+/** socket.io-client 4.8.x; with the msgpack parser when asked for. */
+function v4() {
+  const client = require("socket.io-client");
+  if (parserName !== "msgpack") return client;
+  const parser = require("socket.io-msgpack-parser");
+  const withParser = (opts) => Object.assign({ parser }, opts);
+  class Manager extends client.Manager {
+    constructor(uri, opts) {
+      super(uri, withParser(opts));
+    }
+  }
+  const io = (uri, opts) => client.io(uri, withParser(opts));
+  return Object.assign({}, client, { io, Manager });
+}
 
 async function basic() {
   const { io } = v4();
@@ -270,7 +285,42 @@ async function v2() {
   await sleep(100);
 }
 
-const scenarios = { basic, namespaces, rooms, reconnect, burst, v2 };
+// HTTP compression (issue 13): socket.io-client on its fetch() polling
+// transport (Node's fetch sends `Accept-Encoding: gzip, deflate` and
+// inflates; the default XHR transport of Node sends none) echoes a
+// 5000-character string; every GET answer's Content-Encoding and Content-Length (the
+// bytes on the wire) is recorded from the responses fetch() returned.
+async function compression() {
+  const { io } = v4();
+  const { Fetch } = require("engine.io-client"); // the one socket.io-client uses
+  const gets = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const res = await realFetch(input, init);
+    if (init && init.method === "GET") {
+      gets.push({
+        encoding: res.headers.get("content-encoding") || "identity",
+        length: Number(res.headers.get("content-length")),
+      });
+    }
+    return res;
+  };
+  const socket = io(url, { transports: [Fetch], reconnection: false, forceNew: true, auth: { token: "abc" } });
+  socket.on("connect_error", (e) => fail("connect_error: " + e.message));
+  await once(socket, "connect");
+  const big = "é".repeat(1000) + "x".repeat(4000);
+  const [back] = await ask(socket, "echo", big);
+  out("compression", {
+    same: back === big,
+    transport: socket.io.engine.transport.name,
+    encodings: [...new Set(gets.map((g) => g.encoding))].sort(),
+    gets,
+  });
+  socket.close();
+  await sleep(100);
+}
+
+const scenarios = { basic, namespaces, rooms, reconnect, burst, v2, compression };
 if (!scenarios[scenario]) fail("unknown scenario " + scenario);
 scenarios[scenario]()
   .then(() => {

@@ -3,7 +3,9 @@
 per line: {"step": "<name>", ...}; the last line is {"step": "done"}, a
 failure is {"error": "..."}. Bytes are printed as {"bin": [...]}.
 
-Usage: python sio_client.py <http://host:port> <websocket|polling>
+Usage: python sio_client.py <http://host:port> <websocket|polling> [default|msgpack]
+(the third argument is python-socketio's `serializer`: msgpack for
+tests/sio_interop_msgpack.rs)
 """
 
 import json
@@ -37,7 +39,8 @@ def as_list(reply):
 
 def main():
     url, mode = sys.argv[1], sys.argv[2]
-    sio = socketio.Client(reconnection=False)
+    serializer = sys.argv[3] if len(sys.argv) > 3 else "default"
+    sio = socketio.Client(reconnection=False, serializer=serializer)
     hello = threading.Event()
     bin_back = threading.Event()
     seen = {}

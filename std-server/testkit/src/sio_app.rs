@@ -19,7 +19,7 @@
 use crate::sio::Log;
 use oxio_codec::socketio::{Args, Binary, BinaryBuf};
 use oxio_server::socketio::{
-    AckSender, ConnectError, Data, DisconnectReason, Io, SocketIo, SocketRef,
+    AckSender, ConnectError, Data, DisconnectReason, Io, Parser, SocketIo, SocketRef,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -168,7 +168,12 @@ fn on_connect(io: Io, log: Log) -> impl Fn(SocketRef, Data<Value>) + Send + Sync
 
 /// The server (an `EngineHandler`, for [`super::start`]).
 pub fn interop_app(log: Log) -> SocketIo {
-    let sio = SocketIo::builder().build();
+    interop_app_with(Parser::Json, log)
+}
+
+/// [`interop_app`] speaking `parser`.
+pub fn interop_app_with(parser: Parser, log: Log) -> SocketIo {
+    let sio = SocketIo::builder().parser(parser).build();
     let io = sio.io();
     io.ns("/", on_connect(io.clone(), log.clone()));
     io.ns("/custom", on_connect(io.clone(), log.clone()));

@@ -52,6 +52,26 @@ fn answer_pid(payload: &str) -> Option<heapless::String<PID_CAPACITY, u8>> {
     Some(pid)
 }
 
+/// The msgpack CONNECT answer, `{sid, pid}` (`pid` may be `undefined`).
+#[derive(serde::Deserialize)]
+struct MsgpackAnswer<'a> {
+    #[serde(borrow)]
+    sid: &'a str,
+    #[serde(default, borrow)]
+    pid: Option<&'a str>,
+}
+
+/// A `pid` kept when it fits [`PID_CAPACITY`] (else none: no recovery).
+fn short_pid(pid: Option<&str>) -> heapless::String<PID_CAPACITY, u8> {
+    let mut out = heapless::String::new();
+    if let Some(pid) = pid {
+        if out.push_str(pid).is_err() {
+            out.clear();
+        }
+    }
+    out
+}
+
 /// The CONNECT_ERROR-like message for a v5 CONNECT answer without a sid.
 const NO_SID: &str = "CONNECT answer without a sid (v2 server?)";
 
@@ -114,6 +134,7 @@ impl<
         }
         let step = match frame {
             Frame::Text(text) => self.on_text(text, now),
+            Frame::Binary(bytes) if self.config.uses_msgpack() => self.on_msgpack_frame(bytes),
             Frame::Binary(bytes) => self.on_binary(bytes),
         };
         match step {
@@ -180,6 +201,10 @@ impl<
                 Ok(Step::Nothing)
             }
             EioType::Upgrade | EioType::Noop => Ok(Step::Nothing),
+            // The msgpack parser never sends text packets.
+            EioType::Message if self.config.uses_msgpack() => {
+                Err(FrameError::SocketIo(socketio::Error::UnexpectedText))
+            }
             EioType::Message => match packet.data {
                 Data::Text(sio) => self.on_socketio(sio, now),
                 Data::Base64(b64) => {
@@ -201,6 +226,53 @@ impl<
             // A v3 binary frame of another type carries nothing for us.
             _ => Ok(Step::Nothing),
         }
+    }
+
+    /// A binary frame of a session speaking msgpack: one whole packet.
+    fn on_msgpack_frame<'f>(&mut self, bytes: &'f [u8]) -> Result<Step<'f>, FrameError> {
+        let packet = engineio::Packet::decode_binary(bytes, self.config.version)
+            .map_err(FrameError::EngineIo)?;
+        let (EioType::Message, Data::Binary(data)) = (packet.packet_type, packet.data) else {
+            return Ok(Step::Nothing);
+        };
+        let packet = crate::msgpack::Decoder::new(self.config.limits)
+            .decode(data)
+            .map_err(FrameError::SocketIo)?;
+        match packet.packet_type() {
+            PacketType::Connect => {
+                let answer = match packet.data::<MsgpackAnswer<'_>>() {
+                    Ok(Some(a)) => Some((a.sid, short_pid(a.pid))),
+                    _ => None,
+                };
+                self.connect_answer(packet.namespace(), answer);
+            }
+            PacketType::ConnectError => {
+                let message = packet.connect_error_message().unwrap_or_default();
+                self.connect_refused(packet.namespace(), message.chars());
+            }
+            PacketType::Disconnect => self.on_server_disconnect(packet.namespace()),
+            PacketType::Event => {
+                if let Some(slot) = self.event_slot(packet.namespace()) {
+                    if let Some(s) = self.slots.get_mut(usize::from(slot)) {
+                        s.note_msgpack_offset(packet.raw_args().last(), packet.ack_id());
+                    }
+                    let ack = self.ack_request(slot, packet.ack_id());
+                    return Ok(Step::Deliver(Incoming::MsgpackEvent { packet, ack }));
+                }
+            }
+            PacketType::Ack => {
+                let slot = self.receiving_slot(packet.namespace());
+                if let Some(id) = slot
+                    .zip(packet.ack_id())
+                    .and_then(|(s, id)| self.take_ack(s, id))
+                {
+                    return Ok(Step::Deliver(Incoming::MsgpackAck { id, packet }));
+                }
+            }
+            // The msgpack decoder has no BINARY_* types.
+            PacketType::BinaryEvent | PacketType::BinaryAck => {}
+        }
+        Ok(Step::Nothing)
     }
 
     fn on_attachment<'f>(
@@ -350,7 +422,24 @@ impl<
     }
 
     fn on_connect_answer(&mut self, packet: &Packet<'_>) {
-        let Some(i) = self.slot_by_name(packet.namespace()) else {
+        let answer = match packet.data::<ConnectAnswer<'_>>() {
+            Ok(Some(a)) => Some((
+                a.sid,
+                packet.payload().and_then(answer_pid).unwrap_or_default(),
+            )),
+            _ => None,
+        };
+        self.connect_answer(packet.namespace(), answer);
+    }
+
+    /// The server accepted `namespace`; `answer` is the v5 answer's sid and
+    /// pid (`None`: no sid in it).
+    fn connect_answer(
+        &mut self,
+        namespace: &str,
+        answer: Option<(&str, heapless::String<PID_CAPACITY, u8>)>,
+    ) {
+        let Some(i) = self.slot_by_name(namespace) else {
             return;
         };
         let Some(index) = u8::try_from(i).ok() else {
@@ -369,12 +458,11 @@ impl<
         };
         let mut recovered = false;
         match self.config.socketio_version() {
-            socketio::Version::V5 => match packet.data::<ConnectAnswer<'_>>() {
-                Ok(Some(answer)) if answer.sid.len() <= INFO_CAPACITY => {
-                    slot.set_info(answer.sid.chars());
+            socketio::Version::V5 => match answer {
+                Some((sid, pid)) if sid.len() <= INFO_CAPACITY => {
+                    slot.set_info(sid.chars());
                     // The reference `onconnect`: recovered when the server
                     // kept the pid; the new one (or none) replaces it.
-                    let pid = packet.payload().and_then(answer_pid).unwrap_or_default();
                     recovered = !pid.is_empty() && pid == slot.pid;
                     slot.pid = pid;
                 }
@@ -404,7 +492,18 @@ impl<
     }
 
     fn on_connect_error(&mut self, packet: &Packet<'_>) {
-        let Some(i) = self.slot_by_name(packet.namespace()) else {
+        match packet.connect_error().and_then(|e| e.message) {
+            Some(message) => self.connect_refused(packet.namespace(), message.chars()),
+            None => {
+                let payload = packet.payload().unwrap_or_default();
+                self.connect_refused(packet.namespace(), payload.chars())
+            }
+        }
+    }
+
+    /// The server refused `namespace` with `message`.
+    fn connect_refused<M: IntoIterator<Item = char>>(&mut self, namespace: &str, message: M) {
+        let Some(i) = self.slot_by_name(namespace) else {
             return;
         };
         let Ok(index) = u8::try_from(i) else {
@@ -416,10 +515,7 @@ impl<
         if !slot.is_active() {
             return;
         }
-        match packet.connect_error().and_then(|e| e.message) {
-            Some(message) => slot.set_info(message.chars()),
-            None => slot.set_info(packet.payload().unwrap_or_default().chars()),
-        }
+        slot.set_info(message);
         self.release(index, CancelReason::Disconnected);
         self.record(Record::ConnectError(index));
     }

@@ -154,9 +154,12 @@ impl<
             };
             let max = self.config.max_frame_len;
             let encoder = Encoder::new(self.config.socketio_version());
+            let mp = self.config.uses_msgpack();
             self.outbox
                 .push(head, &[], |text, _| {
-                    let len = if legacy {
+                    let len = if mp {
+                        msgpack_connect(text, namespace, auth)?
+                    } else if legacy {
                         legacy_connect(text, namespace, auth)?
                     } else {
                         modern_connect(text, encoder, namespace, auth)?
@@ -292,7 +295,12 @@ impl<
             Some(_) => Some(self.free_ack_id()),
             None => None,
         };
-        let lens = self.attachment_lengths(args)?;
+        let mp = self.config.uses_msgpack();
+        let lens = if mp {
+            heapless::Vec::new()
+        } else {
+            self.attachment_lengths(args)?
+        };
         let wire_id = ack_id.map(u64::from);
         let head = Head {
             kind: Kind::Event,
@@ -304,6 +312,12 @@ impl<
             let encoder = Encoder::new(self.config.socketio_version());
             let max = self.config.max_frame_len;
             let pushed = self.outbox.push(head, &lens, |text, atts| {
+                if mp {
+                    return msgpack_into(text, max, |buf| {
+                        crate::msgpack::Encoder::default()
+                            .event(buf, namespace, wire_id, event, args)
+                    });
+                }
                 encode_into(text, atts, lens.len(), max, |buf, sink| {
                     encoder.event_with_attachments(buf, namespace, wire_id, event, args, sink)
                 })
@@ -379,7 +393,12 @@ impl<
         if slot.generation != request.generation {
             return Err(Error::StaleAck);
         }
-        let lens = self.attachment_lengths(args)?;
+        let mp = self.config.uses_msgpack();
+        let lens = if mp {
+            heapless::Vec::new()
+        } else {
+            self.attachment_lengths(args)?
+        };
         let head = Head {
             kind: Kind::Ack,
             slot: request.slot,
@@ -390,6 +409,11 @@ impl<
         let max = self.config.max_frame_len;
         let name = self.slots.get(i).map(|s| s.name.as_str()).unwrap_or("/");
         let pushed = self.outbox.push(head, &lens, |text, atts| {
+            if mp {
+                return msgpack_into(text, max, |buf| {
+                    crate::msgpack::Encoder::default().ack(buf, name, request.id, args)
+                });
+            }
             encode_into(text, atts, lens.len(), max, |buf, sink| {
                 encoder.ack_with_attachments(buf, name, request.id, args, sink)
             })
@@ -522,7 +546,7 @@ impl<
                     }
                     if let Some(len) = written {
                         return Some(Some(Transmit {
-                            kind: FrameKind::Text,
+                            kind: self.packet_kind(),
                             len,
                         }));
                     }
@@ -536,6 +560,16 @@ impl<
                         continue;
                     }
                     let name = self.slots.get(i).map(|s| s.name.as_str()).unwrap_or("/");
+                    if self.config.uses_msgpack() {
+                        let Ok(n) = crate::msgpack::Encoder::default().disconnect(buf, name) else {
+                            return Some(None);
+                        };
+                        self.release(index, CancelReason::Disconnected);
+                        return Some(Some(Transmit {
+                            kind: FrameKind::Binary,
+                            len: n,
+                        }));
+                    }
                     let (first, rest) = buf.split_first_mut()?;
                     *first = b'4';
                     let encoder = Encoder::new(self.config.socketio_version());
@@ -563,7 +597,14 @@ impl<
     /// goes out (no recovery, a new session).
     fn write_connect(&self, i: usize, text: &[u8], buf: &mut [u8]) -> Option<usize> {
         let slot = self.slots.get(i)?;
-        if slot.has_pid() && self.config.version == Version::V4 {
+        if slot.has_pid() && self.config.uses_msgpack() {
+            let offset = slot.offset.as_ref().map(|o| o.as_str());
+            if let Some(n) = crate::msgpack::recovery_connect(text, &slot.pid, offset, buf)
+                .filter(|&n| n <= self.config.max_frame_len)
+            {
+                return Some(n);
+            }
+        } else if slot.has_pid() && self.config.version == Version::V4 {
             let header = if slot.name.as_str() == "/" {
                 2
             } else {
@@ -595,9 +636,18 @@ impl<
             self.outbox.remove(entry.offset);
         }
         Some(Transmit {
-            kind: FrameKind::Text,
+            kind: self.packet_kind(),
             len,
         })
+    }
+
+    /// The WebSocket frame type of a Socket.IO packet: binary for msgpack.
+    fn packet_kind(&self) -> FrameKind {
+        if self.config.uses_msgpack() {
+            FrameKind::Binary
+        } else {
+            FrameKind::Text
+        }
     }
 
     /// An ack id not in use, from the session's counter.
@@ -699,6 +749,39 @@ fn encode_into(
         return Err(Error::TooLarge);
     }
     Ok(len)
+}
+
+/// A msgpack packet `encode` writes into `text` (no Engine.IO type byte:
+/// a binary WebSocket frame is an Engine.IO v4 message as it is).
+fn msgpack_into(
+    text: &mut [u8],
+    max: usize,
+    encode: impl FnOnce(&mut [u8]) -> Result<socketio::Encoded, socketio::Error>,
+) -> Result<usize, Error> {
+    let out = encode(text).map_err(encode_error)?;
+    if out.len > max {
+        return Err(Error::TooLarge);
+    }
+    Ok(out.len)
+}
+
+/// A msgpack CONNECT: `{type:0[, data:{auth}], nsp}`; the auth must be a map.
+fn msgpack_connect<A: Serialize + ?Sized>(
+    text: &mut [u8],
+    namespace: &str,
+    auth: Option<&A>,
+) -> Result<usize, Error> {
+    let encoder = crate::msgpack::Encoder::default();
+    let n = match auth {
+        None => encoder.connect(text, namespace),
+        Some(auth) => encoder.connect_with(text, namespace, auth),
+    }
+    .map_err(encode_error)?;
+    let frame = text.get(..n).unwrap_or_default();
+    if crate::msgpack::Decoder::default().decode(frame).is_err() {
+        return Err(Error::InvalidAuth);
+    }
+    Ok(n)
 }
 
 /// `4` + a v5 CONNECT: `0[/nsp,][{auth}]`.

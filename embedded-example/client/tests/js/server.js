@@ -1,16 +1,20 @@
 // socket.io 4.x server for the oxio-client tests. Prints "port N" once
 // listening on 127.0.0.1 (port from argv[2], 0 = any); logs "log <json>" lines.
-// argv[3] == "csr": connection state recovery on (the reference defaults).
+// Further arguments: "csr": connection state recovery on (the reference
+// defaults); "msgpack": the server uses socket.io-msgpack-parser.
 const { Server } = require("socket.io");
 const http = require("http");
 
 const port = Number(process.argv[2] || 0);
 const httpServer = http.createServer();
-const csr = process.argv[3] === "csr";
+const options = process.argv.slice(3);
+const csr = options.includes("csr");
+const msgpack = options.includes("msgpack");
 const io = new Server(httpServer, {
   pingInterval: 300,
   pingTimeout: 200,
   ...(csr ? { connectionStateRecovery: {} } : {}),
+  ...(msgpack ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
 const log = (entry) => console.log("log " + JSON.stringify(entry));
 

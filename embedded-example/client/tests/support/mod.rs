@@ -21,6 +21,14 @@ pub fn client(url: &str, config: Config) -> Box<TestClient> {
     Box::new(Client::new(&TokioConnector, url, config, rand as fn() -> u32).unwrap())
 }
 
+/// [`fast`] speaking socket.io-msgpack-parser.
+pub fn fast_msgpack() -> Config {
+    Config {
+        msgpack: true,
+        ..fast()
+    }
+}
+
 /// Fast reconnection for tests.
 pub fn fast() -> Config {
     Config {
@@ -71,11 +79,20 @@ pub async fn serve(sio: SocketIo, addr: SocketAddr, ping: Option<(u64, u64)>) ->
 pub fn describe(e: &Event<'_>) -> String {
     match e {
         Event::Message(m) => {
-            let packet = m.packet().unwrap();
+            // A msgpack event's data array, shown as JSON.
+            let payload = match m.msgpack_packet() {
+                Some(p) => {
+                    let raw = p.unwrap().raw_data().unwrap_or(b"\x90");
+                    oxio_codec::msgpack::from_slice::<serde_json::Value>(raw)
+                        .unwrap()
+                        .to_string()
+                }
+                None => m.packet().unwrap().payload().unwrap_or("").to_owned(),
+            };
             format!(
                 "msg {} {} {}",
                 m.namespace(),
-                packet.payload().unwrap_or(""),
+                payload,
                 if m.ack_request().is_some() {
                     "ack"
                 } else {

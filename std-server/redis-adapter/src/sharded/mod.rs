@@ -599,7 +599,7 @@ impl ShardedRedisAdapter {
                 None => match d.packet() {
                     Ok(mut p) => {
                         p.nsp = self.ns_name().to_owned();
-                        match p.to_outgoing(None) {
+                        match p.to_outgoing(None, self.local.namespace().parser()) {
                             Ok(out) => {
                                 let _ = self.local.broadcast(&out, &d.opts());
                             }
@@ -702,7 +702,7 @@ impl ShardedRedisAdapter {
         packet.nsp = self.ns_name().to_owned();
         let opts = d.opts();
         let ack_id = self.local.namespace().next_ack_id();
-        let Ok(outgoing) = packet.to_outgoing(Some(ack_id)) else {
+        let Ok(outgoing) = packet.to_outgoing(Some(ack_id), self.local.namespace().parser()) else {
             return;
         };
         let Ok(mut collector) = self.local.broadcast_with_ack(&outgoing, ack_id, &opts) else {

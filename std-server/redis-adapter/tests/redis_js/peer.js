@@ -1,8 +1,10 @@
 // A Node socket.io node with @socket.io/redis-adapter, plus socket.io-client
 // clients, driven by JSON lines on stdin; prints JSON lines on stdout.
-// Usage: node peer.js <redis-url> [<adapter options as JSON>]
-//    or: node peer.js cluster:<url>,<url>... [<options>] for createShardedAdapter
-//        on a Redis Cluster.
+// Usage: node peer.js <redis-url> [<adapter options as JSON>] [json|msgpack]
+//    or: node peer.js cluster:<url>,<url>... [<options>] [json|msgpack] for
+//        createShardedAdapter on a Redis Cluster.
+// (msgpack: the server uses socket.io-msgpack-parser; a client gets it
+// with "parser": "msgpack" in its `client` command)
 // Binary values travel in the JSON as {"$bin":[bytes]}.
 "use strict";
 const http = require("http");
@@ -52,7 +54,9 @@ async function main() {
   const adapter = sharded
     ? createShardedAdapter(pub, sub, opts)
     : createAdapter(pub, sub, { requestsTimeout: 3000, ...opts });
-  const io = new Server(httpServer, { adapter });
+  const serverOpts = { adapter };
+  if (process.argv[4] === "msgpack") serverOpts.parser = require("socket.io-msgpack-parser");
+  const io = new Server(httpServer, serverOpts);
   io.on("connection", (socket) => {
     const auth = socket.handshake.auth || {};
     socket.data = { node: "js", name: auth.name };
@@ -79,6 +83,7 @@ async function main() {
         randomizationFactor: 0,
         forceNew: true,
       };
+      if (c.parser === "msgpack") opts.parser = require("socket.io-msgpack-parser");
       if (c.localAddress) {
         // The source address of every request: the polling XHRs use `agent`,
         // the WebSocket upgrade (ws) gets both `agent` and `localAddress`.

@@ -12,7 +12,7 @@
 use oxio_redis_adapter::{RedisAdapter, RedisAdapterBuilder, RedisAdapterFactory};
 use oxio_server::adapter::AdapterFactory;
 use oxio_server::adapter::SocketData;
-use oxio_server::socketio::{AckSender, Data, SocketIo, SocketRef};
+use oxio_server::socketio::{AckSender, Data, Parser, SocketIo, SocketRef};
 use oxio_testkit::sio::{self as sio_support, SioServer};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -214,6 +214,25 @@ impl RustNode {
         configure: impl FnOnce(RedisAdapterBuilder) -> RedisAdapterBuilder,
         engine: oxio_server::config::EngineConfig,
     ) -> RustNode {
+        RustNode::start_full(name, redis_url, configure, engine, Parser::Json).await
+    }
+
+    /// Like [`RustNode::start`], speaking `parser` to its clients.
+    pub async fn start_with_parser(
+        name: &'static str,
+        redis_url: &str,
+        parser: Parser,
+    ) -> RustNode {
+        RustNode::start_full(name, redis_url, |b| b, sio_support::sio_config(), parser).await
+    }
+
+    async fn start_full(
+        name: &'static str,
+        redis_url: &str,
+        configure: impl FnOnce(RedisAdapterBuilder) -> RedisAdapterBuilder,
+        engine: oxio_server::config::EngineConfig,
+        parser: Parser,
+    ) -> RustNode {
         let builder = RedisAdapter::builder(redis_url)
             .requests_timeout(Duration::from_secs(3))
             .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(400))
@@ -222,7 +241,7 @@ impl RustNode {
             .connect()
             .await
             .expect("connect to redis");
-        RustNode::with_factory(name, adapter, engine).await
+        RustNode::with_factory_and_parser(name, adapter, engine, parser).await
     }
 }
 
@@ -233,13 +252,26 @@ impl<F: AdapterFactory + Clone> RustNode<F> {
         adapter: F,
         engine: oxio_server::config::EngineConfig,
     ) -> RustNode<F> {
+        RustNode::with_factory_and_parser(name, adapter, engine, Parser::Json).await
+    }
+
+    /// Like [`RustNode::with_factory`], speaking `parser` to its clients.
+    pub async fn with_factory_and_parser(
+        name: &'static str,
+        adapter: F,
+        engine: oxio_server::config::EngineConfig,
+        parser: Parser,
+    ) -> RustNode<F> {
         if let Ok(filter) = std::env::var("OXIO_TEST_LOG") {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
                 .with_test_writer()
                 .try_init();
         }
-        let sio = SocketIo::builder().with_adapter(adapter.clone()).build();
+        let sio = SocketIo::builder()
+            .with_adapter(adapter.clone())
+            .parser(parser)
+            .build();
         let io = sio.io();
         let seen = Seen::default();
         let s2 = seen.clone();
@@ -308,10 +340,17 @@ impl Peer {
 
     /// Like [`Peer::start`], with extra @socket.io/redis-adapter options.
     pub async fn start_with(redis_url: &str, adapter_opts: Value) -> Peer {
+        Peer::start_with_parser(redis_url, adapter_opts, "json").await
+    }
+
+    /// Like [`Peer::start_with`], the Node server with `parser` (`json`
+    /// or `msgpack`: socket.io-msgpack-parser).
+    pub async fn start_with_parser(redis_url: &str, adapter_opts: Value, parser: &str) -> Peer {
         let mut child = tokio::process::Command::new("node")
             .arg(js_dir().join("peer.js"))
             .arg(redis_url)
             .arg(adapter_opts.to_string())
+            .arg(parser)
             .current_dir(js_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -48,7 +48,8 @@ impl AckSender {
         let Some(id) = self.ack_id else {
             return Ok(());
         };
-        let packet = Outgoing::ack(self.socket.ns(), id, args)?;
+        let packet =
+            Outgoing::ack_in(self.socket.namespace().parser(), self.socket.ns(), id, args)?;
         self.socket.send_packet(&packet, false)
     }
 }

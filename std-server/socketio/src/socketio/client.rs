@@ -9,6 +9,8 @@ use super::server::{spawn, ServerInner};
 use super::socket::{deliver, Restored, Socket};
 use super::{ConnectError, DisconnectReason, Payload, Sid, SocketRef};
 use bytes::Bytes;
+use oxio_adapter::Parser;
+use oxio_codec::msgpack::Encoder as MsgpackEncoder;
 use oxio_codec::socketio::{
     Complete, Encoder, Error as CodecError, PacketType, Reassembler, Version,
 };
@@ -83,6 +85,13 @@ struct ConnectReply<'a> {
     pid: Option<&'a str>,
 }
 
+/// The CONNECT reply's data for the msgpack parser (`pid` may be `undefined`).
+#[derive(serde::Serialize)]
+struct MsgpackConnectReply<'a, P> {
+    sid: &'a str,
+    pid: P,
+}
+
 /// What a CONNECT asks to recover: its auth's `pid` and `offset`.
 struct Recover {
     pid: String,
@@ -115,10 +124,10 @@ fn recovery_request(auth: &str) -> Option<Recover> {
 
 /// Runs a slice encoder with a buffer that grows until the frame fits
 /// (for the small control packets: CONNECT, CONNECT_ERROR, DISCONNECT).
-fn encode_small(
+fn encode_buf(
     hint: usize,
     f: impl Fn(&mut [u8]) -> Result<usize, CodecError>,
-) -> Result<Utf8Bytes, CodecError> {
+) -> Result<Vec<u8>, CodecError> {
     const MAX: usize = 1 << 26;
     let mut len = hint.saturating_add(64);
     loop {
@@ -126,10 +135,7 @@ fn encode_small(
         match f(&mut buf) {
             Ok(n) => {
                 buf.truncate(n);
-                let text = String::from_utf8(buf).map_err(|_| {
-                    CodecError::Serialize(oxio_codec::json::JsonError::InvalidString)
-                })?;
-                return Ok(Utf8Bytes::from(text));
+                return Ok(buf);
             }
             Err(CodecError::BufferFull) if len < MAX => len = len.saturating_mul(4),
             Err(e) => return Err(e),
@@ -137,9 +143,47 @@ fn encode_small(
     }
 }
 
-/// `1[/nsp,]`.
-pub(crate) fn disconnect_frame(ns: &str) -> Result<Utf8Bytes, CodecError> {
-    encode_small(ns.len(), |buf| Encoder::default().disconnect(buf, ns))
+/// [`encode_buf`] for a text frame.
+fn encode_small(
+    hint: usize,
+    f: impl Fn(&mut [u8]) -> Result<usize, CodecError>,
+) -> Result<Utf8Bytes, CodecError> {
+    let text = String::from_utf8(encode_buf(hint, f)?)
+        .map_err(|_| CodecError::Serialize(oxio_codec::json::JsonError::InvalidString))?;
+    Ok(Utf8Bytes::from(text))
+}
+
+/// A control packet in the server's format: `json` writes the text frame,
+/// `msgpack` the binary one.
+fn control_message(
+    parser: Parser,
+    hint: usize,
+    json: impl Fn(&mut [u8]) -> Result<usize, CodecError>,
+    msgpack: impl Fn(&mut [u8]) -> Result<usize, CodecError>,
+) -> Result<Message, CodecError> {
+    match parser {
+        Parser::Msgpack => Ok(Message::Binary(Bytes::from(encode_buf(hint, msgpack)?))),
+        _ => Ok(Message::Text(encode_small(hint, json)?)),
+    }
+}
+
+/// DISCONNECT from `ns`: `1[/nsp,]`, or its msgpack map.
+pub(crate) fn disconnect_message(parser: Parser, ns: &str) -> Result<Message, CodecError> {
+    control_message(
+        parser,
+        ns.len(),
+        |buf| Encoder::default().disconnect(buf, ns),
+        |buf| MsgpackEncoder::default().disconnect(buf, ns),
+    )
+}
+
+/// The `auth` of a msgpack CONNECT as JSON text (how handshakes keep it);
+/// `{}` when absent or when it holds what JSON cannot (bytes).
+fn msgpack_auth(packet: &oxio_codec::msgpack::Packet<'_>) -> String {
+    match packet.data::<serde_json::Value>() {
+        Ok(Some(v)) => v.to_string(),
+        _ => "{}".to_owned(),
+    }
 }
 
 impl Client {
@@ -231,6 +275,9 @@ impl Client {
     }
 
     pub(crate) fn on_message(&self, msg: Message) {
+        if self.server.config.parser == Parser::Msgpack {
+            return self.on_msgpack(msg);
+        }
         let now = self.now();
         let result = {
             let mut st = self.lock();
@@ -344,6 +391,62 @@ impl Client {
                 let payload = Payload::new(text.0, json_start, 0, attachments, max_depth);
                 self.on_ack(&ns, ack_id, payload);
             }
+        }
+    }
+
+    /// A packet for the msgpack parser: one binary frame (a text frame is
+    /// a violation, as `socket.io-msgpack-parser` fails to decode it).
+    fn on_msgpack(&self, msg: Message) {
+        if self.lock().closing {
+            return;
+        }
+        let frame = match msg {
+            Message::Binary(b) => b,
+            Message::Text(_) => return self.violation(&"text frame for the msgpack parser"),
+        };
+        let decoder = oxio_codec::msgpack::Decoder::new(self.server.config.limits);
+        let (ty, ns, ack_id, event, data, auth) = {
+            let packet = match decoder.decode(&frame) {
+                Ok(p) => p,
+                Err(e) => return self.violation(&e),
+            };
+            let data = packet.raw_data().map(|d| {
+                let start = (d.as_ptr() as usize).saturating_sub(frame.as_ptr() as usize);
+                start..start.saturating_add(d.len())
+            });
+            let auth = if packet.packet_type() == PacketType::Connect {
+                msgpack_auth(&packet)
+            } else {
+                String::new()
+            };
+            (
+                packet.packet_type(),
+                packet.namespace().to_owned(),
+                packet.ack_id(),
+                packet.event_name().map(Arc::<str>::from),
+                data,
+                auth,
+            )
+        };
+        let max_depth = self.server.config.limits.max_depth;
+        let payload = |skip| {
+            data.clone()
+                .and_then(|d| Payload::from_msgpack(frame.clone(), d, skip, max_depth))
+        };
+        match ty {
+            PacketType::Connect => self.on_connect(ns, auth),
+            PacketType::Disconnect => self.on_client_disconnect(&ns),
+            PacketType::Event => match (event, payload(1)) {
+                (Some(event), Some(payload)) => self.on_event(&ns, event, payload, ack_id),
+                _ => {
+                    tracing::debug!(sid = self.session.sid(), ns, "event without a name ignored");
+                }
+            },
+            PacketType::Ack => match payload(0) {
+                Some(payload) => self.on_ack(&ns, ack_id, payload),
+                None => self.violation(&"ack without data"),
+            },
+            _ => self.violation(&"CONNECT_ERROR from a client"),
         }
     }
 
@@ -476,7 +579,21 @@ impl Client {
             ConnectOutcome::Violation => {
                 self.violation(&format_args!("second CONNECT for namespace {ns}"))
             }
-            // Node sends this as an object even to v4 clients.
+            // Node sends this as an object even to v4 clients; in msgpack
+            // as `{type, nsp, data:{message}}`.
+            ConnectOutcome::Refused(message) if self.server.config.parser == Parser::Msgpack => {
+                let msg = encode_buf(ns.len() + message.len(), |buf| {
+                    MsgpackEncoder::default().connect_refused(buf, &ns, message)
+                })
+                .map(|frame| Message::Binary(Bytes::from(frame)));
+                match msg.map(|m| self.session.send(m)) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!(sid = self.session.sid(), error = %e, "CONNECT_ERROR not sent")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot encode CONNECT_ERROR"),
+                }
+            }
             ConnectOutcome::Refused(message) => {
                 self.send_connect_error(&ns, &ConnectError::new(message), Version::V5)
             }
@@ -493,13 +610,22 @@ impl Client {
 
     fn send_connect_error(&self, ns: &str, err: &ConnectError, version: Version) {
         let enc = Encoder::new(version);
-        let text = encode_small(ns.len() + err.message().len(), |buf| match err.data() {
-            Some(data) => enc.connect_error_with_data(buf, ns, err.message(), data),
-            None => enc.connect_error(buf, ns, err.message()),
-        });
-        match text {
-            Ok(text) => {
-                if let Err(e) = self.session.send(Message::Text(text)) {
+        let mp = MsgpackEncoder::default();
+        let msg = control_message(
+            self.server.config.parser,
+            ns.len() + err.message().len(),
+            |buf| match err.data() {
+                Some(data) => enc.connect_error_with_data(buf, ns, err.message(), data),
+                None => enc.connect_error(buf, ns, err.message()),
+            },
+            |buf| match err.data() {
+                Some(data) => mp.connect_error_with_data(buf, ns, err.message(), data),
+                None => mp.connect_error(buf, ns, err.message()),
+            },
+        );
+        match msg {
+            Ok(msg) => {
+                if let Err(e) = self.session.send(msg) {
                     tracing::debug!(sid = self.session.sid(), error = %e, "CONNECT_ERROR not sent");
                 }
             }
@@ -536,19 +662,49 @@ impl Client {
     /// The middlewares passed: the socket joins, the client gets CONNECT.
     fn complete_connect(&self, socket: &SocketRef) -> bool {
         let reply = match self.version {
-            Version::V5 => encode_small(socket.ns().len() + 40, |buf| {
-                Encoder::default().connect_with(
-                    buf,
-                    socket.ns(),
-                    &ConnectReply {
-                        sid: socket.id().as_str(),
-                        pid: socket.pid().map(|p| p.as_str()),
-                    },
-                )
-            }),
-            Version::V4 => encode_small(socket.ns().len(), |buf| {
-                Encoder::new(Version::V4).connect(buf, socket.ns())
-            }),
+            Version::V5 => control_message(
+                self.server.config.parser,
+                socket.ns().len() + 40,
+                |buf| {
+                    Encoder::default().connect_with(
+                        buf,
+                        socket.ns(),
+                        &ConnectReply {
+                            sid: socket.id().as_str(),
+                            pid: socket.pid().map(|p| p.as_str()),
+                        },
+                    )
+                },
+                |buf| {
+                    let sid = socket.id().as_str();
+                    let enc = MsgpackEncoder::default();
+                    // Node writes `pid: undefined` without recovery.
+                    match socket.pid() {
+                        Some(pid) => enc.connect_with(
+                            buf,
+                            socket.ns(),
+                            &MsgpackConnectReply {
+                                sid,
+                                pid: pid.as_str(),
+                            },
+                        ),
+                        None => enc.connect_with(
+                            buf,
+                            socket.ns(),
+                            &MsgpackConnectReply {
+                                sid,
+                                pid: oxio_codec::msgpack::Undefined,
+                            },
+                        ),
+                    }
+                },
+            ),
+            Version::V4 => control_message(
+                self.server.config.parser,
+                socket.ns().len(),
+                |buf| Encoder::new(Version::V4).connect(buf, socket.ns()),
+                |buf| MsgpackEncoder::default().connect(buf, socket.ns()),
+            ),
         };
         let reply = match reply {
             Ok(r) => r,
@@ -576,7 +732,6 @@ impl Client {
             }
             // Sent under the lock so nothing is queued for this namespace
             // before its CONNECT; `send` never calls back into us.
-            let reply = Message::Text(reply);
             if let Err(SendError::Full) = self.session.send(reply.clone()) {
                 overflow = true;
             }

@@ -71,7 +71,8 @@ pub use namespace::{ConnectMiddleware, MiddlewareFuture, NsHandle, NsPatternErro
 pub use observer::{Observer, TooManyObservers, MAX_OBSERVERS};
 pub use operators::BroadcastOperators;
 pub use oxio_adapter::{
-    AckError, AckResponse, BroadcastAcks, ConnectionStateRecovery, EmitError, Outgoing, Payload,
+    AckError, AckResponse, BroadcastAcks, ConnectionStateRecovery, EmitError, Outgoing, Parser,
+    Payload,
 };
 pub use oxio_engine::Sid;
 pub use server::{OverflowPolicy, SocketIo, SocketIoBuilder, SocketIoConfig};

@@ -129,6 +129,8 @@ pub(crate) struct Namespace {
     /// Made from a dynamic pattern: removable when emptied.
     child: bool,
     server: Weak<ServerInner>,
+    /// The server's packet format.
+    parser: oxio_adapter::Parser,
     /// Listeners of events from other nodes (`on_server_side_emit`).
     server_side: RwLock<HashMap<String, Arc<ServerSideHandler>>>,
 }
@@ -155,6 +157,7 @@ impl Namespace {
                 pending: AtomicUsize::new(0),
                 child,
                 server: Arc::downgrade(server),
+                parser: server.config.parser,
                 server_side: RwLock::new(HashMap::new()),
             }
         })
@@ -162,6 +165,11 @@ impl Namespace {
 
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The server's packet format.
+    pub(crate) fn parser(&self) -> oxio_adapter::Parser {
+        self.parser
     }
 
     pub(crate) fn template(&self) -> &Arc<NsTemplate> {
@@ -323,6 +331,10 @@ impl LocalSockets for Namespace {
 
     fn server_side_event(&self, event: ServerEvent) -> bool {
         self.dispatch_server_side(event)
+    }
+
+    fn parser(&self) -> oxio_adapter::Parser {
+        self.parser
     }
 }
 

@@ -101,7 +101,7 @@ impl BroadcastOperators {
     /// Sends `event` with `args` (tuple rule) to every targeted socket,
     /// encoded once.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
-        let packet = Outgoing::event(self.ns.name(), None, event, args)?;
+        let packet = Outgoing::event_in(self.ns.parser(), self.ns.name(), None, event, args)?;
         self.server.observers.each(|o| o.broadcast());
         self.ns.adapter().broadcast(&packet, &self.opts)?;
         Ok(())
@@ -122,10 +122,11 @@ impl BroadcastOperators {
             .unwrap_or(self.server.config.ack_timeout);
         let deadline = tokio::time::Instant::now() + timeout;
         let id = self.ns.next_ack_id();
-        let packet = match Outgoing::event(self.ns.name(), Some(id), event, args) {
-            Ok(p) => p,
-            Err(e) => return BroadcastAckFuture::failed(e.into()),
-        };
+        let packet =
+            match Outgoing::event_in(self.ns.parser(), self.ns.name(), Some(id), event, args) {
+                Ok(p) => p,
+                Err(e) => return BroadcastAckFuture::failed(e.into()),
+            };
         let mut opts = self.opts.clone();
         opts.flags.timeout = Some(timeout);
         self.server.observers.each(|o| o.broadcast());

@@ -77,6 +77,12 @@ pub struct SocketIoConfig {
     /// given); another adapter must implement the recovery hooks of
     /// [`Adapter`](oxio_adapter::Adapter).
     pub connection_state_recovery: Option<ConnectionStateRecovery>,
+    /// The packet format of every client of this server (Node's `parser`
+    /// option): [`Parser::Json`](oxio_adapter::Parser::Json), the default,
+    /// or [`Parser::Msgpack`](oxio_adapter::Parser::Msgpack) for clients
+    /// built with `socket.io-msgpack-parser`. A client of the other format
+    /// is closed at its first packet (`parse error`), as in Node.
+    pub parser: oxio_adapter::Parser,
 }
 
 impl Default for SocketIoConfig {
@@ -91,6 +97,7 @@ impl Default for SocketIoConfig {
             overflow: OverflowPolicy::Disconnect,
             limits: Limits::default(),
             connection_state_recovery: None,
+            parser: oxio_adapter::Parser::Json,
         }
     }
 }
@@ -160,6 +167,19 @@ impl SocketIoBuilder {
     /// See [`SocketIoConfig::overflow`].
     pub fn overflow(mut self, policy: OverflowPolicy) -> Self {
         self.config.overflow = policy;
+        self
+    }
+
+    /// See [`SocketIoConfig::parser`].
+    ///
+    /// ```
+    /// use oxio_server::socketio::{Parser, SocketIo};
+    ///
+    /// let sio = SocketIo::builder().parser(Parser::Msgpack).build();
+    /// assert_eq!(sio.config().parser, Parser::Msgpack);
+    /// ```
+    pub fn parser(mut self, parser: oxio_adapter::Parser) -> Self {
+        self.config.parser = parser;
         self
     }
 

@@ -17,7 +17,7 @@ use super::{
 use oxio_adapter::{AckSink, IntoRooms, Room};
 use oxio_codec::socketio::Version;
 use oxio_engine::sync::{LockExt, RwLockExt};
-use oxio_engine::{CloseReason, Message, SendError, Session};
+use oxio_engine::{CloseReason, SendError, Session};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -348,7 +348,7 @@ impl Socket {
     /// Sends `event` with `args` (a tuple is the argument list; byte fields
     /// become binary attachments) to this client.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
-        let packet = Outgoing::event(self.ns(), None, event, args)?;
+        let packet = Outgoing::event_in(self.ns.parser(), self.ns(), None, event, args)?;
         self.emit_packet(&packet, false)
     }
 
@@ -403,7 +403,7 @@ impl Socket {
     ) -> AckFuture {
         let deadline = tokio::time::Instant::now() + timeout;
         let id = self.ns.next_ack_id();
-        let packet = match Outgoing::event(self.ns(), Some(id), event, args) {
+        let packet = match Outgoing::event_in(self.ns.parser(), self.ns(), Some(id), event, args) {
             Ok(p) => p,
             Err(e) => return AckFuture::ready(Err(AckError::Emit(e.into()))),
         };
@@ -565,10 +565,10 @@ impl Socket {
         if !self.connected() {
             return;
         }
-        match super::client::disconnect_frame(self.ns()) {
-            Ok(text) => {
+        match super::client::disconnect_message(self.ns.parser(), self.ns()) {
+            Ok(msg) => {
                 // Best effort: the socket goes either way.
-                let _ = self.session.send(Message::Text(text));
+                let _ = self.session.send(msg);
             }
             Err(e) => tracing::warn!(error = %e, "cannot encode DISCONNECT"),
         }
@@ -704,7 +704,13 @@ impl SocketEmitter<'_> {
 
     /// Sends `event` with `args`.
     pub fn emit<T: Serialize + ?Sized>(self, event: &str, args: &T) -> Result<(), EmitError> {
-        let packet = Outgoing::event(self.socket.ns(), None, event, args)?;
+        let packet = Outgoing::event_in(
+            self.socket.namespace().parser(),
+            self.socket.ns(),
+            None,
+            event,
+            args,
+        )?;
         self.socket.emit_packet(&packet, self.volatile)
     }
 
