@@ -10,6 +10,8 @@
 //! | request bodies with a deadline (total time, minimum rate) | `body.rs` |
 //! | polling bodies (GET answer, POST payload) and the GET/POST requests | `polling.rs` |
 //! | WebSocket upgrade checks, 101, the socket task | `websocket.rs` |
+//! | WebSocket frames, sans-IO (RFC 6455, permessage-deflate) | `ws_proto.rs` |
+//! | permessage-deflate negotiation (RFC 7692) | `ws_deflate.rs` |
 
 pub(crate) mod body;
 pub(crate) mod cors;
@@ -18,6 +20,8 @@ pub(crate) mod packets;
 pub(crate) mod polling;
 pub(crate) mod query;
 pub(crate) mod websocket;
+pub(crate) mod ws_deflate;
+pub(crate) mod ws_proto;
 
 pub use body::{BodyDeadline, BodyTooSlow, DeadlineBody};
 pub use http_error::RequestError;
