@@ -6,6 +6,7 @@
 //! | [`engine`] | an Engine.IO echo server on 127.0.0.1:0 and a raw HTTP/1.1 client that shows exact statuses, headers and bodies |
 //! | [`sio`] | an in-process Socket.IO server, raw WebSocket and polling clients, the Node and Python client runners |
 //! | [`sio_app`] | the interop app the real clients talk to |
+//! | [`rawws`] | a raw WebSocket client showing frames as sent (RSV1, opcode), for the permessage-deflate tests |
 //! | [`fake`] | a fake Engine.IO session to drive the Socket.IO layer without a network |
 //! | [`stress`] | the concurrent-emit tests' binary events and a client that reassembles and checks every packet |
 //!
@@ -15,6 +16,7 @@
 
 pub mod engine;
 pub mod fake;
+pub mod rawws;
 pub mod sio;
 pub mod sio_app;
 pub mod stress;

@@ -11,26 +11,26 @@ use crate::config::PerMessageDeflate;
 
 /// What both sides agreed on, with the server's own settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Agreed {
+pub struct Agreed {
     /// The server starts each message with an empty window.
-    pub(crate) server_no_context_takeover: bool,
+    pub server_no_context_takeover: bool,
     /// The client starts each message with an empty window (the server
     /// then drops its inflate context between messages).
-    pub(crate) client_no_context_takeover: bool,
+    pub client_no_context_takeover: bool,
     /// LZ77 window of the server's compressor (9 to 15).
-    pub(crate) server_window_bits: u8,
+    pub server_window_bits: u8,
     /// The window the client was told to stay within, if any (the server
     /// inflates with a 15-bit window, which reads any smaller one).
-    pub(crate) client_window_bits: Option<u8>,
+    pub client_window_bits: Option<u8>,
     /// Messages shorter than this go uncompressed.
-    pub(crate) threshold: usize,
+    pub threshold: usize,
     /// zlib level, 0 to 9.
-    pub(crate) level: u32,
+    pub level: u32,
 }
 
 impl Agreed {
     /// The `Sec-WebSocket-Extensions` value of the 101.
-    pub(crate) fn response_header(&self, offered_server_bits: bool) -> String {
+    pub fn response_header(&self, offered_server_bits: bool) -> String {
         let mut v = String::from("permessage-deflate");
         if self.server_no_context_takeover {
             v.push_str("; server_no_context_takeover");
@@ -63,7 +63,7 @@ struct Offer {
 
 /// Negotiates permessage-deflate for a request: the agreement and the
 /// response header value, or `None` (no offer, or none acceptable).
-pub(crate) fn negotiate(
+pub fn negotiate(
     headers: &HeaderMap,
     settings: &PerMessageDeflate,
 ) -> Option<(Agreed, HeaderValue)> {

@@ -14,32 +14,38 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 use super::ws_deflate::Agreed;
 
 /// Close codes (RFC 6455 §7.4.1).
-pub(crate) mod code {
+pub mod code {
     /// Protocol error.
-    pub(crate) const PROTOCOL: u16 = 1002;
+    pub const PROTOCOL: u16 = 1002;
     /// Data not consistent with the message type (bad UTF-8, bad deflate data).
-    pub(crate) const INVALID_DATA: u16 = 1007;
+    pub const INVALID_DATA: u16 = 1007;
     /// Message too big.
-    pub(crate) const TOO_BIG: u16 = 1009;
+    pub const TOO_BIG: u16 = 1009;
 }
 
 /// Frame opcodes.
-pub(crate) mod op {
-    pub(crate) const CONTINUATION: u8 = 0x0;
-    pub(crate) const TEXT: u8 = 0x1;
-    pub(crate) const BINARY: u8 = 0x2;
-    pub(crate) const CLOSE: u8 = 0x8;
-    pub(crate) const PING: u8 = 0x9;
-    pub(crate) const PONG: u8 = 0xA;
+pub mod op {
+    /// Continuation of a fragmented message.
+    pub const CONTINUATION: u8 = 0x0;
+    /// Text message.
+    pub const TEXT: u8 = 0x1;
+    /// Binary message.
+    pub const BINARY: u8 = 0x2;
+    /// Close.
+    pub const CLOSE: u8 = 0x8;
+    /// Ping.
+    pub const PING: u8 = 0x9;
+    /// Pong.
+    pub const PONG: u8 = 0xA;
 }
 
 /// Why the peer's input ends the connection: the close frame to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Fail {
+pub struct Fail {
     /// Close code.
-    pub(crate) code: u16,
+    pub code: u16,
     /// Close reason (also logged).
-    pub(crate) reason: &'static str,
+    pub reason: &'static str,
 }
 
 const fn fail(code: u16, reason: &'static str) -> Fail {
@@ -50,7 +56,7 @@ const TOO_BIG: Fail = fail(code::TOO_BIG, "Max payload size exceeded");
 
 /// One event from the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Incoming {
+pub enum Incoming {
     /// A complete text message (valid UTF-8).
     Text(Bytes),
     /// A complete binary message.
@@ -83,7 +89,7 @@ struct Partial {
 }
 
 /// Parses and assembles what the client sends.
-pub(crate) struct Receiver {
+pub struct Receiver {
     max_payload: usize,
     inflate: Option<Inflate>,
     partial: Option<Partial>,
@@ -106,7 +112,7 @@ struct Header {
 impl Receiver {
     /// A receiver whose messages may not exceed `max_payload` bytes (after
     /// inflation); `deflate` is the agreed permessage-deflate, if any.
-    pub(crate) fn new(max_payload: usize, deflate: Option<&Agreed>) -> Self {
+    pub fn new(max_payload: usize, deflate: Option<&Agreed>) -> Self {
         Receiver {
             max_payload,
             inflate: deflate.map(|a| Inflate {
@@ -120,7 +126,7 @@ impl Receiver {
     /// How many more bytes `buf` needs before the next frame is complete
     /// (0 when unknown or when one is complete), so the reader can reserve
     /// them at once. Bounded by the payload limit.
-    pub(crate) fn wanted(&self, buf: &[u8]) -> usize {
+    pub fn wanted(&self, buf: &[u8]) -> usize {
         match parse_header(buf) {
             Some((h, _)) if h.len <= self.max_payload => {
                 h.header_len.saturating_add(h.len).saturating_sub(buf.len())
@@ -131,7 +137,7 @@ impl Receiver {
 
     /// Takes the next event out of `buf`, or `Ok(None)` when `buf` holds no
     /// complete frame yet (or only a fragment of a message).
-    pub(crate) fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Incoming>, Fail> {
+    pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Incoming>, Fail> {
         loop {
             let Some((h, extended_ok)) = parse_header(buf) else {
                 return Ok(None);
@@ -318,7 +324,7 @@ fn close_frame(payload: Bytes) -> Result<Incoming, Fail> {
 }
 
 /// The codes a peer may send (`ws`'s rule).
-pub(crate) fn is_valid_close_code(c: u16) -> bool {
+pub fn is_valid_close_code(c: u16) -> bool {
     (1000..=1014).contains(&c) && !matches!(c, 1004..=1006) || (3000..=4999).contains(&c)
 }
 
@@ -397,7 +403,7 @@ struct Deflate {
 /// Writes frames: unmasked (server role), one frame per message,
 /// compressed when permessage-deflate was agreed and the message reaches
 /// the threshold.
-pub(crate) struct Sender {
+pub struct Sender {
     deflate: Option<Deflate>,
 }
 
@@ -429,7 +435,7 @@ fn push_header(out: &mut Vec<u8>, fin_op: u8, rsv1: bool, len: usize) {
 
 impl Sender {
     /// A sender; `deflate` is the agreed permessage-deflate, if any.
-    pub(crate) fn new(deflate: Option<&Agreed>) -> Self {
+    pub fn new(deflate: Option<&Agreed>) -> Self {
         Sender {
             deflate: deflate.map(|a| Deflate {
                 ctx: None,
@@ -445,7 +451,7 @@ impl Sender {
     /// Appends one data message (`text` or binary) of `len` bytes, written
     /// by `fill` (which must append exactly `len` bytes, or fail and
     /// append nothing).
-    pub(crate) fn push_message<E>(
+    pub fn push_message<E>(
         &mut self,
         out: &mut Vec<u8>,
         text: bool,
@@ -487,15 +493,26 @@ impl Sender {
         }
     }
 
+    /// Appends one data message whose bytes are at hand.
+    pub fn push_bytes(&mut self, out: &mut Vec<u8>, text: bool, data: &[u8]) {
+        let written = self.push_message(out, text, data.len(), |o| {
+            o.extend_from_slice(data);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        if let Err(never) = written {
+            match never {}
+        }
+    }
+
     /// Appends a control frame (its payload truncated to 125 bytes).
-    pub(crate) fn push_control(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
+    pub fn push_control(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
         let payload = payload.get(..125).unwrap_or(payload);
         push_header(out, 0x80 | opcode, false, payload.len());
         out.extend_from_slice(payload);
     }
 
     /// Appends a close frame with `code` and `reason` (none: empty payload).
-    pub(crate) fn push_close(out: &mut Vec<u8>, code: Option<u16>, reason: &str) {
+    pub fn push_close(out: &mut Vec<u8>, code: Option<u16>, reason: &str) {
         let mut payload = Vec::with_capacity(reason.len().saturating_add(2));
         if let Some(c) = code {
             payload.extend_from_slice(&c.to_be_bytes());

@@ -9,7 +9,7 @@ use super::namespace::{
 use super::{ConnectHandler, Extensions, Io, NsPatternError};
 use oxio_adapter::{AdapterFactory, ConnectionStateRecovery, MemoryAdapterFactory};
 use oxio_codec::Limits;
-use oxio_engine::config::EngineConfig;
+use oxio_engine::config::{EngineConfig, PerMessageDeflate};
 use oxio_engine::service::EngineLayer;
 use oxio_engine::sync::{LockExt, RwLockExt};
 use oxio_engine::{CloseReason, Engine, EngineHandler, Message, Session};
@@ -199,6 +199,27 @@ impl SocketIoBuilder {
     /// engine that [`build_layer`](Self::build_layer) makes.
     pub fn engine_config(mut self, config: EngineConfig) -> Self {
         self.engine = config;
+        self
+    }
+
+    /// Turns on WebSocket compression (permessage-deflate, Node's
+    /// `perMessageDeflate`; off by default) in the engine that
+    /// [`build_layer`](Self::build_layer) makes: sets
+    /// [`EngineConfig::per_message_deflate`] (call it after
+    /// [`engine_config`](Self::engine_config), which replaces the whole
+    /// engine configuration).
+    ///
+    /// ```
+    /// use oxio_server::config::PerMessageDeflate;
+    /// use oxio_server::socketio::SocketIo;
+    ///
+    /// let (layer, _io) = SocketIo::builder()
+    ///     .per_message_deflate(PerMessageDeflate { threshold: 512, ..PerMessageDeflate::default() })
+    ///     .build_layer();
+    /// # let _ = layer;
+    /// ```
+    pub fn per_message_deflate(mut self, options: PerMessageDeflate) -> Self {
+        self.engine.per_message_deflate = Some(options);
         self
     }
 
