@@ -45,6 +45,10 @@ struct Cli {
     /// Redis before printing `listening on`.
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
+    /// Accept permessage-deflate (threshold 1024 bytes) from clients that
+    /// offer it.
+    #[arg(long)]
+    per_message_deflate: bool,
 }
 
 /// `echo-response` carrying the event's arguments as they arrived (raw JSON
@@ -112,7 +116,13 @@ async fn run(cli: Cli) -> std::io::Result<()> {
     let sio = sio.build();
     let io = sio.io();
     sio.io().ns("/", move |s: SocketRef| on_connect(&io, &s));
-    let engine = Engine::new(EngineConfig::default(), sio.clone());
+    let config = EngineConfig {
+        per_message_deflate: cli
+            .per_message_deflate
+            .then(oxio_server::config::PerMessageDeflate::default),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(config, sio.clone());
     let listener = listen(&cli.host, cli.port).await?;
     let port = listener.local_addr()?.port();
     println!("listening on {port}");

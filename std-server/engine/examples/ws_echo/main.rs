@@ -90,7 +90,7 @@ async fn handle(
             });
             res
         }
-        Err(refusal) => refusal,
+        Err(refusal) => *refusal,
     };
     Ok(res.map(Full::new))
 }

@@ -26,12 +26,16 @@ pub mod ws_proto;
 pub use body::{BodyDeadline, BodyTooSlow, DeadlineBody};
 pub use http_error::RequestError;
 
+/// What [`websocket_accept`] gives a request it accepts: the 101 and the
+/// agreed permessage-deflate, if any.
+pub type WebSocketAccept = (http::Response<bytes::Bytes>, Option<ws_deflate::Agreed>);
+
 /// Checks a plain WebSocket upgrade request (no Engine.IO: for a raw
 /// WebSocket server on the frame layer the engine serves with,
 /// [`ws_proto`]) as the `ws` package does, and negotiates permessage-deflate
 /// when `deflate` is set: the 101 to answer and the agreement to give
 /// [`ws_proto::Receiver::new`] and [`ws_proto::Sender::new`], or the
-/// refusal (400, 405).
+/// refusal (400, 405), boxed.
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue, Method};
@@ -53,9 +57,8 @@ pub fn websocket_accept(
     method: &http::Method,
     headers: &http::HeaderMap,
     deflate: Option<&crate::config::PerMessageDeflate>,
-) -> Result<(http::Response<bytes::Bytes>, Option<ws_deflate::Agreed>), http::Response<bytes::Bytes>>
-{
-    let accept = websocket::validate(method, headers).map_err(|e| e.to_response())?;
+) -> Result<WebSocketAccept, Box<http::Response<bytes::Bytes>>> {
+    let accept = websocket::validate(method, headers).map_err(|e| Box::new(e.to_response()))?;
     let (agreed, header) = deflate
         .and_then(|d| ws_deflate::negotiate(headers, d))
         .map_or((None, None), |(a, h)| (Some(a), Some(h)));

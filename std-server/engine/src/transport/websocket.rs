@@ -298,9 +298,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
     /// at end of stream.
     async fn read(&mut self) -> std::io::Result<bool> {
         let want = self.rx.wanted(&self.rbuf).max(READ_BUFFER_BYTES);
-        if self.rbuf.capacity().saturating_sub(self.rbuf.len()) < READ_BUFFER_BYTES / 4 {
-            self.rbuf.reserve(want);
-        } else if want > READ_BUFFER_BYTES {
+        let spare = self.rbuf.capacity().saturating_sub(self.rbuf.len());
+        if spare < READ_BUFFER_BYTES / 4 || want > READ_BUFFER_BYTES {
             self.rbuf.reserve(want);
         }
         Ok(self.io.read_buf(&mut self.rbuf).await? > 0)
