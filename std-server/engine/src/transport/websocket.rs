@@ -280,7 +280,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
 
     /// Sends a close frame and ends the connection: the write side is shut
     /// down, then what the client still sends is read and dropped until it
-    /// closes too (at most [`CLOSE_LINGER`]).
+    /// closes too (at most [`CLOSE_LINGER`]). Callers box this future, so
+    /// its state does not enlarge every idle socket's task.
     async fn close(mut self, code: Option<u16>, reason: &str) {
         Sender::push_close(&mut self.wbuf, code, reason);
         if !self.flush().await {
@@ -288,7 +289,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
         }
         let linger = async {
             let _ = self.io.shutdown().await;
-            let mut sink = [0u8; 1024];
+            // On the heap: a buffer here would enlarge every socket's task.
+            let mut sink = vec![0u8; 1024];
             while matches!(self.io.read(&mut sink).await, Ok(n) if n > 0) {}
         };
         let _ = tokio::time::timeout(CLOSE_LINGER, linger).await;
@@ -330,7 +332,7 @@ where
     };
     if probing && !session.with(|inner, now| inner.state.probe_opened(now)) {
         tracing::debug!(sid = %session.id(), "second WebSocket refused");
-        sock.close(None, "").await;
+        Box::pin(sock.close(None, "")).await;
         return;
     }
     loop {
@@ -355,7 +357,7 @@ where
             return;
         }
         if close_socket {
-            sock.close(None, "").await;
+            Box::pin(sock.close(None, "")).await;
             return;
         }
         // Handle what was read and is complete.
@@ -367,7 +369,7 @@ where
                     tracing::debug!(code = c, reason, "WebSocket protocol error");
                     session.with(|inner, now| inner.state.ws_closed(probing, true, now));
                     let reason = if c == code::TOO_BIG { reason } else { "" };
-                    sock.close(Some(c), reason).await;
+                    Box::pin(sock.close(Some(c), reason)).await;
                     return;
                 }
             };
@@ -381,7 +383,7 @@ where
                 Incoming::Pong => continue,
                 Incoming::Close(c, _) => {
                     session.with(|inner, now| inner.state.ws_closed(probing, false, now));
-                    sock.close(c, "").await;
+                    Box::pin(sock.close(c, "")).await;
                     return;
                 }
             };
@@ -409,7 +411,7 @@ where
                 }
             });
             if verdict == Verdict::Stop && probing {
-                sock.close(None, "").await;
+                Box::pin(sock.close(None, "")).await;
                 return;
             }
         }
