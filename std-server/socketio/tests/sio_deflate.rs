@@ -1,7 +1,8 @@
 //! permessage-deflate with Socket.IO: npm `socket.io-client` in Node (its
 //! `ws` offers the extension) negotiates it with oxio and exchanges
-//! messages below and above the 1024-byte threshold (text events and their acks); a raw client on the same server checks that the
-//! server's frames carry RSV1 exactly from the threshold on.
+//! messages below and above the 1024-byte threshold (events and their
+//! acks); a raw client on the same server checks that the server's frames
+//! carry RSV1 exactly from the threshold on.
 //!
 //! Needs `npm ci --prefix std-server/testkit/js`. Without it the Node part
 //! prints a notice and passes, unless `CI` or `OXIO_REQUIRE_NODE=1` is set:
