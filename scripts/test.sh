@@ -251,6 +251,24 @@ install_python_packages() {
 }
 export OXIO_PY_VENV="${OXIO_PY_VENV:-$HOME/.cache/oxio/py-venv}"
 
+# PyPI kosoku, which drives the Autobahn WebSocket cases (scripts/autobahn.sh),
+# in a venv of its own (again when its requirements.txt changes).
+install_autobahn() {
+    local venv="${OXIO_AUTOBAHN_VENV:-$HOME/.cache/oxio/autobahn-venv}"
+    local req=std-server/engine/examples/ws_echo/requirements.txt
+    if [ -f "$venv/.oxio-req-stamp" ] && cmp -s "$req" "$venv/.oxio-req-stamp"; then
+        echo "autobahn (kosoku): $venv"
+        return
+    fi
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -m venv "$venv" || die "python3 -m venv $venv failed (apt-get install python3-venv?)"
+    fi
+    "$venv/bin/pip" install -q -r "$req" || die "pip install -r $req failed"
+    cp "$req" "$venv/.oxio-req-stamp"
+    echo "autobahn (kosoku): $venv"
+}
+export OXIO_AUTOBAHN_VENV="${OXIO_AUTOBAHN_VENV:-$HOME/.cache/oxio/autobahn-venv}"
+
 # cargo-fuzz builds the libFuzzer targets of fuzz/ (scripts/fuzz.sh). It
 # wants nightly; without a nightly toolchain scripts/fuzz.sh falls back to
 # the default one with RUSTC_BOOTSTRAP=1, so install with that one then.
@@ -274,6 +292,7 @@ install_all() {
     install_clippy
     install_npm_packages
     install_python_packages
+    install_autobahn
     install_test_programs
     if [ "$QUICK" -eq 0 ]; then
         install_rust_targets
@@ -420,6 +439,8 @@ if [ "$QUICK" -eq 0 ]; then
 fi
 step cargo-test "cargo test (workspace)" \
     with_timeout "$TEST_TIMEOUT_SECS" cargo test --workspace --features oxio-client/tls --no-fail-fast
+step check "Autobahn WebSocket cases, short subset (scripts/autobahn.sh quick; full run: scripts/autobahn.sh)" \
+    scripts/autobahn.sh quick
 step cargo-test "cargo test (oxio-codec, no default features)" \
     with_timeout "$TEST_TIMEOUT_SECS" cargo test -p oxio-codec --no-default-features --no-fail-fast
 step check "cargo doc (library crates, warnings denied)" \

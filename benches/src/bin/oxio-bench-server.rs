@@ -73,6 +73,10 @@ struct Cli {
     /// measure their cost (benches/RESULTS.md, issue 15).
     #[arg(long, env = "OXIO_BENCH_METRICS")]
     metrics: bool,
+    /// Accept permessage-deflate (threshold 1024 bytes) from clients that
+    /// offer it.
+    #[arg(long)]
+    per_message_deflate: bool,
 }
 
 /// `echo-response` carrying the event's arguments as they arrived (raw JSON
@@ -169,7 +173,13 @@ async fn run(cli: Cli) -> std::io::Result<()> {
     let emit_echo = cli.recovery.is_some();
     sio.io()
         .ns("/", move |s: SocketRef| on_connect(&io, &s, emit_echo));
-    let engine = sio.engine(EngineConfig::default());
+    let config = EngineConfig {
+        per_message_deflate: cli
+            .per_message_deflate
+            .then(oxio_server::config::PerMessageDeflate::default),
+        ..EngineConfig::default()
+    };
+    let engine = sio.engine(config);
     let listener = listen(&cli.host, cli.port).await?;
     let port = listener.local_addr()?.port();
     println!("listening on {port}");

@@ -12,7 +12,9 @@ use clap::Parser;
 use core::fmt;
 use oxio_demo as demo;
 use oxio_demo::{DemoConfig, JwtKeys};
-use oxio_server::config::{Cors, CorsOrigins, EngineConfig, IpNet, ServerLimits};
+use oxio_server::config::{
+    Cors, CorsOrigins, EngineConfig, IpNet, PerMessageDeflate, ServerLimits,
+};
 use oxio_server::engine::Engine;
 use oxio_server::socketio::SocketIo;
 use std::io::IsTerminal;
@@ -111,6 +113,12 @@ struct Cli {
     /// Also accept Engine.IO v3 (Socket.IO v2/v3-era) clients.
     #[arg(long, env = "OXIO_ALLOW_EIO3")]
     allow_eio3: bool,
+
+    /// Compress WebSocket messages of 1024 bytes or more with
+    /// permessage-deflate when the client offers it (Node's
+    /// perMessageDeflate). Default: off, as in Node.
+    #[arg(long, env = "OXIO_PER_MESSAGE_DEFLATE")]
+    per_message_deflate: bool,
 
     /// The HS256 secret that signs login tokens. Default: a random secret
     /// per process (tokens stop working on restart; a warning is logged).
@@ -419,6 +427,7 @@ struct EngineSettings {
     max_payload: usize,
     cors_origins: Vec<String>,
     allow_eio3: bool,
+    per_message_deflate: bool,
     max_sessions: Option<usize>,
     body_timeout: Duration,
     body_min_rate: u32,
@@ -435,6 +444,7 @@ impl EngineSettings {
             max_payload: usize::try_from(cli.max_payload).unwrap_or(usize::MAX),
             cors_origins: cli.cors_origins.clone(),
             allow_eio3: cli.allow_eio3,
+            per_message_deflate: cli.per_message_deflate,
             max_sessions: limit(cli.max_sessions),
             body_timeout: Duration::from_millis(cli.body_timeout),
             body_min_rate: cli.body_min_rate,
@@ -550,6 +560,9 @@ fn socketio_engine(sio: &SocketIo, settings: &EngineSettings) -> Engine {
         body_min_rate: settings.body_min_rate,
         body_rate_grace: settings.body_rate_grace,
         server: settings.server.clone(),
+        per_message_deflate: settings
+            .per_message_deflate
+            .then(PerMessageDeflate::default),
         ..EngineConfig::default()
     };
     sio.engine(config)

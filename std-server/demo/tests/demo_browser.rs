@@ -241,3 +241,73 @@ fn without_the_npm_package_the_page_uses_the_cdn_copy_with_its_hash() {
         "{errors:?}"
     );
 }
+
+/// permessage-deflate in Chromium: the demo started with
+/// `--per-message-deflate`; the page's Socket.IO client (WebSocket only)
+/// negotiates the extension and echoes texts below and above the 1024-byte
+/// threshold (`tests/browser/deflate.js`). A raw client on the same server
+/// sees RSV1 on the server's frames from the threshold on only.
+#[test]
+fn chromium_negotiates_per_message_deflate() {
+    if !ready() {
+        return;
+    }
+    let server = DemoServer::start(&["--per-message-deflate"]);
+    let mut cmd = Command::new("node");
+    cmd.arg(crate_dir().join("tests/browser/deflate.js"))
+        .arg(&server.url)
+        .env("OXIO_CHROMIUM", chromium());
+    let out = Bounded::run(cmd, Duration::from_secs(40));
+    let context = format!(
+        "node exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- server\n{}",
+        out.code,
+        out.stdout,
+        out.stderr,
+        server.log_text()
+    );
+    let line = out
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("deflate.js printed no JSON result\n{context}"));
+    let r: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(r["ok"], true, "{context}");
+    assert_eq!(r["extensions"], "permessage-deflate", "{context}");
+    assert_eq!(
+        r["echoes"],
+        json!([10, 1000, 1100, 5000, 100000]
+            .iter()
+            .map(|n| json!({"n": n, "same": true}))
+            .collect::<Vec<_>>()),
+        "{context}"
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use oxio_testkit::rawws::RawWs;
+        // What Chromium offers.
+        let offer = "permessage-deflate; client_max_window_bits";
+        let mut ws =
+            RawWs::connect(server.addr, "/socket.io/?EIO=4&transport=websocket", offer).await;
+        assert_eq!(
+            ws.header("sec-websocket-extensions"),
+            Some("permessage-deflate")
+        );
+        let (open, compressed) = ws.next_text().await;
+        assert!(open.starts_with("0{") && !compressed, "{open}");
+        ws.send_text("40").await;
+        for n in [10, 3000] {
+            let text = "q".repeat(n);
+            ws.send_text(&format!("42[\"echo\",\"{text}\"]")).await;
+            let want = format!("42[\"echo-response\",\"{text}\"]");
+            let got = loop {
+                let (t, compressed) = ws.next_text().await;
+                if t.starts_with("42[\"echo-response\"") {
+                    break (t, compressed);
+                }
+            };
+            assert_eq!(got, (want, n > 1000));
+        }
+    });
+}

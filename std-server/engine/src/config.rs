@@ -215,6 +215,13 @@ pub struct EngineConfig {
     /// bodies of at least [`HttpCompression::threshold`] bytes. `None`
     /// sends every body raw. Default: on, threshold 1024 bytes.
     pub http_compression: Option<HttpCompression>,
+    /// WebSocket compression, permessage-deflate (RFC 7692; Node's
+    /// `perMessageDeflate`): accepted when the client offers it, then
+    /// messages of at least [`PerMessageDeflate::threshold`] bytes are
+    /// compressed. Inflated messages count against
+    /// [`max_payload`](Self::max_payload). `None`: the extension is never
+    /// accepted. Default `None` (off, as in Node).
+    pub per_message_deflate: Option<PerMessageDeflate>,
 }
 
 /// Deadlines and connection limits of oxio's own server loop (see
@@ -414,6 +421,67 @@ impl Default for HttpCompression {
     }
 }
 
+/// Settings of [`EngineConfig::per_message_deflate`] (Node's
+/// `perMessageDeflate` options).
+///
+/// Memory: a connection that agreed on the extension creates its
+/// compressor when it first sends a message of at least `threshold` bytes
+/// (zlib: about 2^(`server_max_window_bits` + 3) bytes plus 128 KiB of
+/// hash and pending buffers: ~260 KiB at 15 bits), and its decompressor on
+/// the first compressed message it receives (~40 KiB). With
+/// `server_no_context_takeover` / `client_no_context_takeover` they are
+/// freed after each message, so an idle connection holds none.
+///
+/// ```
+/// use oxio_engine::config::{EngineConfig, PerMessageDeflate};
+///
+/// let config = EngineConfig {
+///     per_message_deflate: Some(PerMessageDeflate {
+///         server_no_context_takeover: true,
+///         ..PerMessageDeflate::default()
+///     }),
+///     ..EngineConfig::default()
+/// };
+/// assert_eq!(PerMessageDeflate::default().threshold, 1024);
+/// assert_eq!(EngineConfig::default().per_message_deflate, None);
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerMessageDeflate {
+    /// Messages shorter than this go uncompressed (Node: `threshold`,
+    /// default 1024).
+    pub threshold: usize,
+    /// Always reset the server's compression window between messages
+    /// (also done when the client asks). Less memory, worse ratio.
+    /// Default false.
+    pub server_no_context_takeover: bool,
+    /// Ask the client to reset its window between messages (also done when
+    /// the client offers it); the server then frees its decompressor
+    /// between messages. Default false.
+    pub client_no_context_takeover: bool,
+    /// The server's LZ77 window, 9 to 15 bits (a client may ask for less;
+    /// an offer of 8 is declined, zlib cannot write it). `None`: 15.
+    pub server_max_window_bits: Option<u8>,
+    /// The window told to clients whose offer allows
+    /// `client_max_window_bits`, 8 to 15 bits. `None`: not told.
+    pub client_max_window_bits: Option<u8>,
+    /// zlib level, 0 (none) to 9 (best). Default 6, zlib's (and Node's).
+    pub level: u32,
+}
+
+impl Default for PerMessageDeflate {
+    fn default() -> Self {
+        PerMessageDeflate {
+            threshold: 1024,
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: None,
+            client_max_window_bits: None,
+            level: 6,
+        }
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
@@ -440,6 +508,7 @@ impl Default for EngineConfig {
             http_compression: Some(HttpCompression::default()),
             observer: None,
             extra_route: None,
+            per_message_deflate: None,
         }
     }
 }
@@ -473,6 +542,7 @@ impl fmt::Debug for EngineConfig {
             .field("http_compression", &self.http_compression)
             .field("observer", &self.observer.as_ref().map(|_| "<observer>"))
             .field("extra_route", &self.extra_route.as_ref().map(|_| "<fn>"))
+            .field("per_message_deflate", &self.per_message_deflate)
             .finish()
     }
 }

@@ -23,7 +23,7 @@ use crate::session_state::{Active, OutPacket, SessionState, Timing};
 use crate::sync::LockExt;
 use crate::transport::http_error::{empty, RequestError};
 use crate::transport::query::EngineQuery;
-use crate::transport::{cors, polling, websocket, BoxError, EngineBody};
+use crate::transport::{cors, polling, websocket, ws_deflate, BoxError, EngineBody};
 use crate::Sid;
 
 /// The engine's shared part.
@@ -468,24 +468,36 @@ impl Engine {
             Version::V3 => websocket::V3_OPEN_PACKET_DELAY,
             Version::V4 => std::time::Duration::ZERO,
         };
-        let limits = self.socket_limits();
+        let (limits, extensions) = self.socket_limits(&parts.headers);
         // Counted once the 101 went through and the session opened (a
         // failed upgrade never opens it, nor closes it).
         websocket::spawn(on_upgrade, session, false, limits, open_delay, move || {
             engine.register(&registered);
             engine.opened(Transport::WebSocket);
         });
-        let mut res = websocket::switching_protocols(accept);
+        let mut res = websocket::switching_protocols(accept, extensions);
         self.cookie(sid.as_str(), &mut res);
         res
     }
 
-    fn socket_limits(&self) -> websocket::Limits {
+    /// A new socket's limits and agreed extension (with its 101 header),
+    /// from the upgrade request's headers.
+    fn socket_limits(
+        &self,
+        headers: &http::HeaderMap,
+    ) -> (websocket::Limits, Option<http::HeaderValue>) {
         let c = &self.inner.config;
-        websocket::Limits {
+        let (deflate, extensions) = c
+            .per_message_deflate
+            .as_ref()
+            .and_then(|settings| ws_deflate::negotiate(headers, settings))
+            .map_or((None, None), |(a, h)| (Some(a), Some(h)));
+        let limits = websocket::Limits {
             max_payload: c.max_payload,
             write_timeout: c.ping_interval.saturating_add(c.ping_timeout),
-        }
+            deflate,
+        };
+        (limits, extensions)
     }
 
     fn upgrade_existing<B>(
@@ -511,9 +523,9 @@ impl Engine {
             tracing::error!("WebSocket request without hyper's OnUpgrade extension");
             return refuse(RequestError::BadRequest);
         };
-        let limits = self.socket_limits();
+        let (limits, extensions) = self.socket_limits(&parts.headers);
         websocket::spawn(on_upgrade, session, true, limits, Default::default(), || {});
-        websocket::switching_protocols(accept)
+        websocket::switching_protocols(accept, extensions)
     }
 }
 

@@ -7,6 +7,7 @@
 //! | [`redis`] | a real `redis-server` on a free port, for the cluster adapters' tests |
 //! | [`sio`] | an in-process Socket.IO server, raw WebSocket and polling clients, the Node and Python client runners |
 //! | [`sio_app`] | the interop app the real clients talk to |
+//! | [`rawws`] | a raw WebSocket client showing frames as sent (RSV1, opcode), for the permessage-deflate tests |
 //! | [`fake`] | a fake Engine.IO session to drive the Socket.IO layer without a network |
 //! | [`stress`] | the concurrent-emit tests' binary events and a client that reassembles and checks every packet |
 //!
@@ -17,6 +18,7 @@
 pub mod engine;
 pub mod fake;
 pub mod nginx;
+pub mod rawws;
 pub mod redis;
 pub mod sio;
 pub mod sio_app;

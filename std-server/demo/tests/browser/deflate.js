@@ -40,7 +40,7 @@ async function main() {
     const res = await page.goto(base + "/");
     if (!res || res.status() !== 200) throw new Error(`GET /: ${res && res.status()}`);
     const result = await page.evaluate(async () => {
-      // eslint-disable-next-line no-undef
+      // `io` comes from the page's socket.io.min.js.
       const socket = io({ transports: ["websocket"], reconnection: false });
       await new Promise((resolve, reject) => {
         socket.on("connect", resolve);

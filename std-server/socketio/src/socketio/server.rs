@@ -11,7 +11,7 @@ use super::{ConnectHandler, Extensions, Io, NsPatternError};
 use crate::serve_client::ServeClient;
 use oxio_adapter::{AdapterFactory, ConnectionStateRecovery, MemoryAdapterFactory};
 use oxio_codec::Limits;
-use oxio_engine::config::EngineConfig;
+use oxio_engine::config::{EngineConfig, PerMessageDeflate};
 use oxio_engine::observe::EngineObserver;
 use oxio_engine::service::EngineLayer;
 use oxio_engine::sync::{LockExt, RwLockExt};
@@ -272,6 +272,27 @@ impl SocketIoBuilder {
     /// the client's npm package is); see [`ServeClient`].
     pub fn serve_client(mut self, client: ServeClient) -> Self {
         self.serve_client = Some(client);
+        self
+    }
+
+    /// Turns on WebSocket compression (permessage-deflate, Node's
+    /// `perMessageDeflate`; off by default) in the engine that
+    /// [`build_layer`](Self::build_layer) makes: sets
+    /// [`EngineConfig::per_message_deflate`] (call it after
+    /// [`engine_config`](Self::engine_config), which replaces the whole
+    /// engine configuration).
+    ///
+    /// ```
+    /// use oxio_server::config::PerMessageDeflate;
+    /// use oxio_server::socketio::SocketIo;
+    ///
+    /// let (layer, _io) = SocketIo::builder()
+    ///     .per_message_deflate(PerMessageDeflate { threshold: 512, ..PerMessageDeflate::default() })
+    ///     .build_layer();
+    /// # let _ = layer;
+    /// ```
+    pub fn per_message_deflate(mut self, options: PerMessageDeflate) -> Self {
+        self.engine.per_message_deflate = Some(options);
         self
     }
 
