@@ -5,6 +5,8 @@
 //! |---|---|
 //! | `echo` (any args) | `echo-response` with the same args, to the sender |
 //! | `bcast` (one argument) | `bcast` with that argument, to every socket (`io.emit`) |
+//! | `join` (room name; with an ack) | joins that room, then acks with no arguments |
+//! | `bcast-room` (room name, one argument) | `bcast` with the argument to every socket in the room (`io.to(room).emit`) |
 //!
 //! Engine.IO and Socket.IO settings are the library's defaults (pingInterval
 //! 25 s, pingTimeout 20 s, maxPayload 1 MB, as in Node), no CORS, no demo
@@ -21,7 +23,7 @@
 use clap::Parser;
 use oxio_server::config::EngineConfig;
 use oxio_server::engine::{Engine, Utf8Bytes};
-use oxio_server::socketio::{Io, Outgoing, Payload, SocketIo, SocketRef};
+use oxio_server::socketio::{AckSender, Io, Outgoing, Payload, SocketIo, SocketRef};
 use serde_json::Value;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -70,13 +72,25 @@ fn on_connect(io: &Io, s: &SocketRef) {
         // load generator counts what does not come back).
         let _ = s.send_packet(&echo_response(&payload), false);
     });
-    let io = io.clone();
+    let all = io.clone();
     s.on("bcast", move |payload: Payload| {
         let arg = payload
             .args::<(Value,)>()
             .map(|(v,)| v)
             .unwrap_or(Value::Null);
-        let _ = io.emit("bcast", &(arg,));
+        let _ = all.emit("bcast", &(arg,));
+    });
+    s.on("join", |s: SocketRef, payload: Payload, ack: AckSender| {
+        if let Ok((room,)) = payload.args::<(String,)>() {
+            s.join(room);
+        }
+        let _ = ack.send(&());
+    });
+    let io = io.clone();
+    s.on("bcast-room", move |payload: Payload| {
+        if let Ok((room, arg)) = payload.args::<(String, Value)>() {
+            let _ = io.to(room).emit("bcast", &(arg,));
+        }
     });
 }
 
