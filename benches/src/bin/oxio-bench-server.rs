@@ -16,7 +16,7 @@
 //! one `io.emit` (compare.sh's `cluster-broadcast`).
 //!
 //! ```text
-//! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379]
+//! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379] [--reuse-port]
 //! ```
 #![forbid(unsafe_code)]
 
@@ -47,6 +47,11 @@ struct Cli {
     /// Redis before printing `listening on`.
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
+    /// Share the port with other processes (`SO_REUSEPORT`, see
+    /// `oxio_server::service::ListenOptions`): several servers on one port,
+    /// joined by `--redis` (benches/scale.sh).
+    #[arg(long)]
+    reuse_port: bool,
 }
 
 /// `echo-response` carrying the event's arguments as they arrived (raw JSON
@@ -99,19 +104,19 @@ fn on_connect(io: &Io, s: &SocketRef) {
 /// dropped SYNs come back after 1 s).
 const BACKLOG: u32 = 511;
 
-async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
-    let addr = tokio::net::lookup_host((host, port))
-        .await?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(BACKLOG)
+async fn listen(
+    host: &str,
+    port: u16,
+    reuse_port: bool,
+) -> std::io::Result<tokio::net::TcpListener> {
+    oxio_server::service::bind_with(
+        (host, port),
+        oxio_server::service::ListenOptions {
+            backlog: BACKLOG,
+            reuse_port,
+        },
+    )
+    .await
 }
 
 async fn run(cli: Cli) -> std::io::Result<()> {
@@ -127,7 +132,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
     let io = sio.io();
     sio.io().ns("/", move |s: SocketRef| on_connect(&io, &s));
     let engine = Engine::new(EngineConfig::default(), sio.clone());
-    let listener = listen(&cli.host, cli.port).await?;
+    let listener = listen(&cli.host, cli.port, cli.reuse_port).await?;
     let port = listener.local_addr()?.port();
     println!("listening on {port}");
     std::io::stdout().flush()?;

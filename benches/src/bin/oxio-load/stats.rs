@@ -310,7 +310,11 @@ pub fn human(r: &RunResult) -> String {
                 "{:.0} deliveries/s ({} emitted to {}{} receivers: {} of {} delivered in {:.1} s)",
                 b.deliveries_per_s,
                 b.emitted,
-                match r.params.get("room_size").and_then(serde_json::Value::as_u64) {
+                match r
+                    .params
+                    .get("room_size")
+                    .and_then(serde_json::Value::as_u64)
+                {
                     Some(k) if k > 0 => format!("rooms of {k} of "),
                     _ => String::new(),
                 },
