@@ -15,9 +15,11 @@
 #       processes (oxio-load idle, TOTAL/PROCS clients each, spread over 16
 #       source addresses 127.0.0.1..16 so the 4-tuples never run short)
 #       hold TOTAL connections (default 100 000) for HOLD seconds (default
-#       60). Meanwhile one more oxio-load broadcast (100 receivers, also
-#       spread by the kernel over the processes) proves cross-process
-#       delivery: its `N of N delivered` must be complete. The servers'
+#       60). Meanwhile one more oxio-load broadcast (100 receivers in one
+#       room, spread by the kernel over the processes; bcast-room) proves
+#       cross-process delivery: its `N of N delivered` must be complete.
+#       Each oxio-bench-server keeps the engine's default limit of 10 000
+#       connections, hence 12 processes by default. The servers'
 #       RSS (sum) is read before and after the connects.
 #
 # Results (JSON per load process) go to $OUT (default /tmp/oxio-scale).
@@ -81,7 +83,9 @@ many)
     after=0; for p in "${SPIDS[@]}"; do after=$((after + $(rss_kib "$p"))); done
     conns=$(ss -Htn state established "( sport = :$PORT )" | wc -l)
     echo "established to :$PORT: $conns; servers' RSS: $after KiB ($(( (after - before) * 1024 / (conns > 0 ? conns : 1) )) B/conn)"
-    "$T/oxio-load" broadcast --url "http://127.0.0.1:$PORT" -n 100 --duration 5 --warmup 1 \
+    # A room of the 100 receivers (spread by the kernel over the processes),
+    # so each message goes to them only, not to every idle connection.
+    "$T/oxio-load" broadcast --url "http://127.0.0.1:$PORT" -n 100 --room-size 100 --duration 5 --warmup 1 \
         --label "oxio-x$PROCS-bcast" --json "$OUT/bcast-many.json" --no-progress | tee "$OUT/bcast.log"
     for p in "${LPIDS[@]}"; do wait "$p" || true; done
     for i in $(seq "$PROCS"); do grep -E "connected|idle|errors" "$OUT/load-$i.log" | sed "s/^/load $i: /"; done
