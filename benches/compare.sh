@@ -15,10 +15,15 @@
 #   --servers "LIST"   subset of: oxio socketioxide node oxio-baseline, run in the
 #                      order given (default: oxio socketioxide node, plus
 #                      oxio-baseline when OXIO_BASELINE_BIN is set)
-#   --scenarios "LIST" subset of: connect echo broadcast idle cluster-broadcast
-#                      sharded-broadcast (default: all but sharded-broadcast;
-#                      cluster-broadcast is skipped with a notice when
-#                      redis-server is missing, unless named here)
+#   --scenarios "LIST" subset of: connect echo echo-1 broadcast room-broadcast idle
+#                      cluster-broadcast sharded-broadcast (default: all but
+#                      sharded-broadcast; cluster-broadcast is skipped with a
+#                      notice when redis-server is missing, unless named here).
+#                      echo: ECHO_INFLIGHT (default 4) messages in flight per client;
+#                      echo-1: one in flight (closed loop), the common shape of real
+#                      traffic; broadcast: a socket's `bcast` to all (io.emit);
+#                      room-broadcast: a socket's `bcast-room` to rooms of ROOM_SIZE
+#                      (default 100) of the 1 000 receivers in turn
 #   --no-build         use the binaries already built
 #   --no-report        only collect the JSON files
 #   --out DIR          where the JSON files go (default benches/results/load)
@@ -27,7 +32,8 @@
 # ~/.cache/oxio-peer-socketioxide), BASE_PORT (default 39100), SERVER_CPUS
 # and LOAD_CPUS (taskset CPU lists, e.g. SERVER_CPUS=0-3 LOAD_CPUS=4-7, to
 # keep the server and the load generator off each other's cores),
-# ECHO_INFLIGHT (echo messages in flight per client, default 4).
+# ECHO_INFLIGHT (echo messages in flight per client, default 4), ROOM_SIZE
+# (room-broadcast's room size, default 100; --quick: 10).
 #
 # Two oxio builds side by side: OXIO_BASELINE_BIN=/path/to/oxio-bench-server
 # (e.g. built from an older commit in a worktree, with its own
@@ -65,7 +71,7 @@ cd "$ROOT"
 
 QUICK=0 BIG=0 BUILD=1 REPORT=1
 SERVERS="oxio socketioxide node${OXIO_BASELINE_BIN:+ oxio-baseline}"
-SCENARIOS="connect echo broadcast idle cluster-broadcast"
+SCENARIOS="connect echo echo-1 broadcast room-broadcast idle cluster-broadcast"
 SCENARIOS_GIVEN=0
 OUT=""
 ARGS_GIVEN="$*"
@@ -100,16 +106,20 @@ LOGS="$OUT/logs"
 T_START=$(date +%s)
 
 if [ "$QUICK" = 1 ]; then
-    CONNECT_N="100"; ECHO_N="100"; BCAST_N="100"; IDLE_N="1000"; CLUSTER_N="100"
+    CONNECT_N="100"; ECHO_N="100"; BCAST_N="100"; IDLE_N="1000"; CLUSTER_N="100"; ROOM_N="100"
     FLOW=(--duration 3 --warmup 1); HOLD=5
 else
     CONNECT_N="1000 10000"; ECHO_N="100 1000"; BCAST_N="100 1000"; IDLE_N="1000 10000"
-    CLUSTER_N="100 1000"
+    CLUSTER_N="100 1000"; ROOM_N="1000"
     FLOW=(--duration 10 --warmup 2); HOLD=30
     if [ "$BIG" = 1 ]; then ECHO_N="$ECHO_N 5000"; BCAST_N="$BCAST_N 5000"; fi
 fi
 ECHO_OPTS=(--inflight "${ECHO_INFLIGHT:-4}" --payload-bytes 32)
+ECHO1_OPTS=(--inflight 1 --payload-bytes 32)
 BCAST_OPTS=(--inflight 1 --payload-bytes 32)
+ROOM_SIZE=${ROOM_SIZE:-100}
+[ "$QUICK" = 1 ] && ROOM_SIZE=${ROOM_SIZE_QUICK:-10}
+ROOM_OPTS=(--inflight 1 --payload-bytes 32 --room-size "$ROOM_SIZE")
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
@@ -154,7 +164,7 @@ HARD=$(ulimit -Hn)
 ulimit -n "$HARD" 2>/dev/null || true
 NOFILE=$(ulimit -n)
 MAXN=0
-for n in $CONNECT_N $ECHO_N $BCAST_N $IDLE_N $CLUSTER_N; do [ "$n" -gt "$MAXN" ] && MAXN=$n; done
+for n in $CONNECT_N $ECHO_N $BCAST_N $IDLE_N $CLUSTER_N $ROOM_N; do [ "$n" -gt "$MAXN" ] && MAXN=$n; done
 if [ "$NOFILE" != unlimited ] && [ "$NOFILE" -lt $((MAXN + 200)) ]; then
     echo "compare.sh: ulimit -n is $NOFILE, fewer than $((MAXN + 200)) (raise the hard limit)" >&2
     exit 1
@@ -308,7 +318,9 @@ run() {
     # ephemeral ports of earlier runs (TIME_WAIT) never run short.
     [ "$n" -ge 5000 ] && extra+=(--source-ips 8)
     log "$scenario, $n clients, $name (port $PORT)"
-    if ! "${PIN_LOAD[@]}" "$LOAD" "$scenario" --url "http://127.0.0.1:$PORT" -n "$n" --label "$(label_of "$name")" \
+    local cmd=$scenario
+    case "$scenario" in echo-1) cmd=echo ;; room-broadcast) cmd=broadcast ;; esac
+    if ! "${PIN_LOAD[@]}" "$LOAD" "$cmd" --url "http://127.0.0.1:$PORT" -n "$n" --label "$(label_of "$name")" \
         --json "$OUT/$tag.json" "${extra[@]}" "$@" 2>&1 | tee "$LOGS/$tag.load.log"; then
         echo "compare.sh: oxio-load failed for $tag (continuing)" >&2
     fi
@@ -358,7 +370,9 @@ for scenario in $SCENARIOS; do
     case "$scenario" in
         connect) sizes=$CONNECT_N; opts=(--connect-concurrency 1000) ;;
         echo) sizes=$ECHO_N; opts=("${FLOW[@]}" "${ECHO_OPTS[@]}") ;;
+        echo-1) sizes=$ECHO_N; opts=("${FLOW[@]}" "${ECHO1_OPTS[@]}") ;;
         broadcast) sizes=$BCAST_N; opts=("${FLOW[@]}" "${BCAST_OPTS[@]}") ;;
+        room-broadcast) sizes=$ROOM_N; opts=("${FLOW[@]}" "${ROOM_OPTS[@]}") ;;
         idle) sizes=$IDLE_N; opts=(--hold "$HOLD") ;;
         *) echo "compare.sh: unknown scenario $scenario" >&2; exit 2 ;;
     esac
@@ -388,7 +402,7 @@ cat >"$OUT/meta.json" <<EOF
   "Machine": $(json_str "$(nproc) cores ($CPU), $MEM RAM, Linux $(uname -r); load average $LOAD_BEFORE before, $LOAD_AFTER after"),
   "Versions": $(json_str "oxio $COMMIT$BASELINE; socketioxide ${SIOX_VER:-?} (axum 0.8); Node $(node --version 2>/dev/null || echo ?) with socket.io ${SIO_VER:-?}; $(rustc --version)"),
   "Command": $(json_str "${OXIO_BASELINE_BIN:+OXIO_BASELINE_BIN=$OXIO_BASELINE_BIN }${ECHO_INFLIGHT:+ECHO_INFLIGHT=$ECHO_INFLIGHT }${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }benches/compare.sh $ARGS_GIVEN  (took ${ELAPSED} s; $(date -u +%Y-%m-%dT%H:%MZ))"),
-  "Method": "one server at a time on 127.0.0.1, started fresh for each run; oxio-load (one process, Tokio, all cores) on the same machine; echo keeps ${ECHO_INFLIGHT:-4} messages in flight per client, broadcast re-sends when the emitter's own copy returns; cluster-broadcast: two nodes of one server on one redis-server ($(redis-server --version 2>/dev/null | sed -n 's/.*v=\([0-9.]*\).*/\1/p' || echo ?)), emitter on node A, receivers alternating A/B; latencies include the load generator's own scheduling; server CPU from /proc/PID/stat"
+  "Method": "one server at a time on 127.0.0.1, started fresh for each run; oxio-load (one process, Tokio, all cores) on the same machine; echo keeps ${ECHO_INFLIGHT:-4} messages in flight per client, echo-1 one, room-broadcast sends to rooms of $ROOM_SIZE in turn, broadcast re-sends when the emitter's own copy returns; cluster-broadcast: two nodes of one server on one redis-server ($(redis-server --version 2>/dev/null | sed -n 's/.*v=\([0-9.]*\).*/\1/p' || echo ?)), emitter on node A, receivers alternating A/B; latencies include the load generator's own scheduling; server CPU from /proc/PID/stat"
 }
 EOF
 

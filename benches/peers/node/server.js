@@ -3,6 +3,8 @@
 //   namespace "/", WebSocket transport (polling also on, as by default)
 //   "echo" (one argument)  -> "echo-response" with the same argument, to the sender
 //   "bcast" (one argument) -> io.emit("bcast", argument) to every socket
+//   "join" (room name, ack) -> socket.join(room), then ack()
+//   "bcast-room" (room name, one argument) -> io.to(room).emit("bcast", argument)
 // (any number of arguments is passed through; oxio-load sends one).
 // Defaults otherwise (pingInterval 25 s, pingTimeout 20 s, maxHttpBufferSize 1e6).
 //
@@ -63,6 +65,13 @@ io.on("connection", (socket) => {
   });
   socket.on("bcast", (...args) => {
     io.emit("bcast", ...args);
+  });
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    if (typeof ack === "function") ack();
+  });
+  socket.on("bcast-room", (room, ...args) => {
+    io.to(room).emit("bcast", ...args);
   });
 });
 

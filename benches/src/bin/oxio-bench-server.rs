@@ -5,6 +5,8 @@
 //! |---|---|
 //! | `echo` (any args) | `echo-response` with the same args, to the sender |
 //! | `bcast` (one argument) | `bcast` with that argument, to every socket (`io.emit`) |
+//! | `join` (room name; with an ack) | joins that room, then acks with no arguments |
+//! | `bcast-room` (room name, one argument) | `bcast` with the argument to every socket in the room (`io.to(room).emit`) |
 //!
 //! Engine.IO and Socket.IO settings are the library's defaults (pingInterval
 //! 25 s, pingTimeout 20 s, maxPayload 1 MB, as in Node), no CORS, no demo
@@ -24,13 +26,14 @@
 //! ```text
 //! oxio-bench-server [--host 127.0.0.1] [--port 3000] [--redis redis://127.0.0.1:6379]
 //!                   [--redis-cluster redis://127.0.0.1:7000,...] [--recovery SECS] [--metrics]
+//!                   [--per-message-deflate] [--reuse-port]
 //! ```
 #![forbid(unsafe_code)]
 
 use clap::Parser;
 use oxio_server::config::EngineConfig;
 use oxio_server::engine::Utf8Bytes;
-use oxio_server::socketio::{Io, Outgoing, Payload, SocketIo, SocketRef};
+use oxio_server::socketio::{AckSender, Io, Outgoing, Payload, SocketIo, SocketRef};
 use serde_json::Value;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -77,6 +80,11 @@ struct Cli {
     /// offer it.
     #[arg(long)]
     per_message_deflate: bool,
+    /// Share the port with other processes (`SO_REUSEPORT`, see
+    /// `oxio_server::service::ListenOptions`): several servers on one port,
+    /// joined by `--redis` (benches/scale.sh).
+    #[arg(long)]
+    reuse_port: bool,
 }
 
 /// `echo-response` carrying the event's arguments as they arrived (raw JSON
@@ -112,13 +120,25 @@ fn on_connect(io: &Io, s: &SocketRef, emit_echo: bool) {
             let _ = s.send_packet(&echo_response(&payload), false);
         });
     }
-    let io = io.clone();
+    let all = io.clone();
     s.on("bcast", move |payload: Payload| {
         let arg = payload
             .args::<(Value,)>()
             .map(|(v,)| v)
             .unwrap_or(Value::Null);
-        let _ = io.emit("bcast", &(arg,));
+        let _ = all.emit("bcast", &(arg,));
+    });
+    s.on("join", |s: SocketRef, payload: Payload, ack: AckSender| {
+        if let Ok((room,)) = payload.args::<(String,)>() {
+            s.join(room);
+        }
+        let _ = ack.send(&());
+    });
+    let io = io.clone();
+    s.on("bcast-room", move |payload: Payload| {
+        if let Ok((room, arg)) = payload.args::<(String, Value)>() {
+            let _ = io.to(room).emit("bcast", &(arg,));
+        }
     });
 }
 
@@ -127,19 +147,19 @@ fn on_connect(io: &Io, s: &SocketRef, emit_echo: bool) {
 /// dropped SYNs come back after 1 s).
 const BACKLOG: u32 = 511;
 
-async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
-    let addr = tokio::net::lookup_host((host, port))
-        .await?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(BACKLOG)
+async fn listen(
+    host: &str,
+    port: u16,
+    reuse_port: bool,
+) -> std::io::Result<tokio::net::TcpListener> {
+    oxio_server::service::bind_with(
+        (host, port),
+        oxio_server::service::ListenOptions {
+            backlog: BACKLOG,
+            reuse_port,
+        },
+    )
+    .await
 }
 
 async fn run(cli: Cli) -> std::io::Result<()> {
@@ -180,7 +200,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         ..EngineConfig::default()
     };
     let engine = sio.engine(config);
-    let listener = listen(&cli.host, cli.port).await?;
+    let listener = listen(&cli.host, cli.port, cli.reuse_port).await?;
     let port = listener.local_addr()?.port();
     println!("listening on {port}");
     std::io::stdout().flush()?;

@@ -61,7 +61,8 @@ impl Kind {
 
 #[inline]
 pub(crate) fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+    // Most bytes tested are not space: one comparison rules them out.
+    b <= b' ' && matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// Checks that `json` is exactly one JSON value (surrounding white space

@@ -8,7 +8,7 @@
 use super::packet::{EventName, Packet};
 use super::placeholder;
 use super::{is_reserved_event, Error, PacketType, Version};
-use crate::json::scan::{ArrayIter, RawStr};
+use crate::json::scan::RawStr;
 use crate::json::validate::{number_end, skip_ws, string_end, validate, Kind};
 use crate::json::JsonError;
 use crate::Limits;
@@ -183,7 +183,15 @@ impl Decoder {
         if let Some(p) = payload {
             validate(p.as_bytes(), self.limits.max_depth).map_err(Error::InvalidJson)?;
         }
-        self.check_shape(packet_type, payload)?;
+        // An event's name is read once here (its shape check) and kept in
+        // the packet for `Packet::event_name`.
+        let name = match payload {
+            Some(p) if packet_type.is_event() => Some(self.leading_event_name(p)?),
+            _ => {
+                self.check_shape(packet_type, payload)?;
+                None
+            }
+        };
         if let Some(p) = payload.filter(|_| packet_type.is_binary()) {
             placeholder::check(p, attachment_count)?;
         }
@@ -196,7 +204,8 @@ impl Decoder {
             attachment_count,
             payload,
             self.limits.max_depth,
-        ))
+        )
+        .with_event_name(name))
     }
 
     /// The payload shapes of docs/protocol.md §3.2 (and §4 for v4). Like the
@@ -216,7 +225,10 @@ impl Decoder {
                 Version::V4 => matches!(kind, Some(Some(Kind::Object | Kind::String))),
             },
             PacketType::Event | PacketType::BinaryEvent => {
-                return self.check_event(payload);
+                return match payload {
+                    Some(p) => self.leading_event_name(p).map(|_| ()),
+                    None => Ok(()),
+                };
             }
         };
         if ok {
@@ -226,31 +238,10 @@ impl Decoder {
         }
     }
 
-    fn check_event(&self, payload: Option<&str>) -> Result<(), Error> {
-        let first = payload
-            .and_then(ArrayIter::new)
-            .and_then(|mut items| items.next())
-            .ok_or(Error::InvalidPayload)?;
-        match Kind::of(first.as_bytes()) {
-            Some(Kind::Number) => Ok(()),
-            Some(Kind::String) => {
-                let name = RawStr::from_literal(first).ok_or(Error::InvalidPayload)?;
-                let reserved = match name.as_str() {
-                    Some(plain) => is_reserved_event(plain),
-                    None => super::RESERVED_EVENTS.iter().any(|r| name.eq_str(r)),
-                };
-                if reserved && self.version == Version::V5 {
-                    Err(Error::ReservedEventName)
-                } else {
-                    Ok(())
-                }
-            }
-            _ => Err(Error::InvalidPayload),
-        }
-    }
     /// Strictly reads `[`, the first element (a string or a number), and
-    /// the `,` or `]` after it; nothing further. The lazy half of
-    /// [`Decoder::check_event`], for [`Decoder::decode_header`].
+    /// the `,` or `]` after it; nothing further: the shape check of an
+    /// event in [`Decoder::decode`] (after the whole payload is validated)
+    /// and all [`Decoder::decode_header`] checks of the payload.
     fn leading_event_name<'a>(&self, text: &'a str) -> Result<EventName<'a>, Error> {
         let bytes = text.as_bytes();
         // Not a JSON value at all is a JSON error; another JSON value than

@@ -38,6 +38,9 @@ pub struct Packet<'a> {
     payload: Option<&'a str>,
     max_depth: usize,
     attachments: Option<&'a dyn Attachments>,
+    /// The event name when the decoder has read it already (so
+    /// [`Packet::event_name`] does not scan the payload again).
+    name: Option<EventName<'a>>,
 }
 
 impl<'a> Packet<'a> {
@@ -59,7 +62,14 @@ impl<'a> Packet<'a> {
             payload,
             max_depth,
             attachments: None,
+            name: None,
         }
+    }
+
+    /// The same packet with the event name the decoder read.
+    pub(crate) fn with_event_name(mut self, name: Option<EventName<'a>>) -> Self {
+        self.name = name;
+        self
     }
 
     /// The protocol revision the packet was decoded as.
@@ -130,6 +140,9 @@ impl<'a> Packet<'a> {
     pub fn event_name(&self) -> Option<EventName<'a>> {
         if !self.packet_type.is_event() {
             return None;
+        }
+        if self.name.is_some() {
+            return self.name;
         }
         let first = ArrayIter::new(self.payload?)?.next()?;
         match Kind::of(first.as_bytes())? {

@@ -221,9 +221,75 @@ pub const LISTEN_BACKLOG: u32 = 1024;
 /// # }
 /// ```
 pub async fn bind(addr: impl ToSocketAddrs, backlog: u32) -> std::io::Result<TcpListener> {
+    bind_with(
+        addr,
+        ListenOptions {
+            backlog,
+            ..ListenOptions::default()
+        },
+    )
+    .await
+}
+
+/// How [`bind_with`] and [`listen_with`] open the listening socket.
+///
+/// ```
+/// use oxio_engine::service::{ListenOptions, LISTEN_BACKLOG};
+///
+/// let o = ListenOptions::default();
+/// assert_eq!((o.backlog, o.reuse_port), (LISTEN_BACKLOG, false));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenOptions {
+    /// The listen backlog (default [`LISTEN_BACKLOG`]).
+    pub backlog: u32,
+    /// `SO_REUSEPORT` (Unix only; default off): several processes (or
+    /// several runtimes of one process) bind the same address and port,
+    /// and the kernel spreads new connections over them (on Linux by a
+    /// hash of the connection's addresses). This is how one machine runs
+    /// several oxio processes on one port, each holding up to its own
+    /// descriptor limit, joined by an adapter (e.g. the Redis adapter) so
+    /// broadcasts reach every process's clients. Every socket sharing the
+    /// port must set it, under the same user. Long-polling needs sticky
+    /// sessions, which the kernel's spreading does not give (each request
+    /// is a new connection): use it with WebSocket-only clients
+    /// (`transports: ["websocket"]`) or put a sticky proxy in front. On
+    /// other platforms asking for it fails with `Unsupported`.
+    pub reuse_port: bool,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            backlog: LISTEN_BACKLOG,
+            reuse_port: false,
+        }
+    }
+}
+
+/// [`bind`] with [`ListenOptions`]: the backlog and `SO_REUSEPORT`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use oxio_engine::service::{bind_with, ListenOptions};
+///
+/// let opts = ListenOptions { reuse_port: true, ..ListenOptions::default() };
+/// let a = bind_with("127.0.0.1:0", opts).await?;
+/// // A second socket on the same port: allowed because both ask for it.
+/// # #[cfg(unix)] {
+/// let b = bind_with(a.local_addr()?, opts).await?;
+/// assert_eq!(a.local_addr()?, b.local_addr()?);
+/// # }
+/// # Ok(())
+/// # }
+/// ```
+pub async fn bind_with(
+    addr: impl ToSocketAddrs,
+    options: ListenOptions,
+) -> std::io::Result<TcpListener> {
     let mut last = None;
     for addr in tokio::net::lookup_host(addr).await? {
-        match bind_one(addr, backlog) {
+        match bind_one(addr, options) {
             Ok(listener) => return Ok(listener),
             Err(e) => last = Some(e),
         }
@@ -236,7 +302,7 @@ pub async fn bind(addr: impl ToSocketAddrs, backlog: u32) -> std::io::Result<Tcp
     }))
 }
 
-fn bind_one(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+fn bind_one(addr: SocketAddr, options: ListenOptions) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
@@ -244,8 +310,24 @@ fn bind_one(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     };
     #[cfg(not(windows))]
     socket.set_reuseaddr(true)?;
+    if options.reuse_port {
+        set_reuse_port(&socket)?;
+    }
     socket.bind(addr)?;
-    socket.listen(backlog)
+    socket.listen(options.backlog)
+}
+
+#[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+fn set_reuse_port(socket: &tokio::net::TcpSocket) -> std::io::Result<()> {
+    socket.set_reuseport(true)
+}
+
+#[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
+fn set_reuse_port(_: &tokio::net::TcpSocket) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "SO_REUSEPORT is not available on this platform",
+    ))
 }
 
 /// Serves `engine` alone on `addr` until Ctrl-C or SIGTERM, then shuts
@@ -261,7 +343,29 @@ fn bind_one(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
 /// # }
 /// ```
 pub async fn listen(addr: impl ToSocketAddrs, engine: Engine) -> std::io::Result<()> {
-    let listener = bind(addr, LISTEN_BACKLOG).await?;
+    listen_with(addr, engine, ListenOptions::default()).await
+}
+
+/// [`listen`] with [`ListenOptions`], e.g. `SO_REUSEPORT` so several
+/// server processes share one port (see [`ListenOptions::reuse_port`]).
+///
+/// ```no_run
+/// # use oxio_engine::{config::EngineConfig, *};
+/// # struct H; impl EngineHandler for H { fn on_open(&self, _: Session) {} fn on_message(&self, _: &Session, _: Message) {} fn on_close(&self, _: &Session, _: CloseReason) {} }
+/// # #[tokio::main] async fn main() -> std::io::Result<()> {
+/// use oxio_engine::service::{listen_with, ListenOptions};
+///
+/// let engine = Engine::new(EngineConfig::default(), H);
+/// let opts = ListenOptions { reuse_port: true, ..ListenOptions::default() };
+/// listen_with("0.0.0.0:3000", engine, opts).await
+/// # }
+/// ```
+pub async fn listen_with(
+    addr: impl ToSocketAddrs,
+    engine: Engine,
+    options: ListenOptions,
+) -> std::io::Result<()> {
+    let listener = bind_with(addr, options).await?;
     tracing::info!(addr = ?listener.local_addr().ok(), "listening");
     serve(listener, engine, shutdown_signal()).await;
     Ok(())

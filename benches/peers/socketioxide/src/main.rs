@@ -2,7 +2,9 @@
 //! every compared server implements (see `benches/peers/README.md`):
 //! namespace `/`; `echo` (one argument) answered with `echo-response`
 //! carrying the same argument; `bcast` (one argument) re-emitted to every
-//! socket as `bcast`.
+//! socket as `bcast`; `join` (a room name, with an ack) joins that room and
+//! acks with no arguments; `bcast-room` (room name, one argument) re-emits
+//! the argument as `bcast` to every socket of that room.
 //! socketioxide's defaults otherwise (pingInterval 25 s, pingTimeout 20 s).
 //!
 //! Usage: `socketioxide-peer [PORT]` (or env `PORT`; default 3000; 0 = any
@@ -10,7 +12,7 @@
 #![forbid(unsafe_code)]
 
 use serde_json::Value;
-use socketioxide::extract::{Data, SocketRef};
+use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::SocketIo;
 
 async fn on_connect(socket: SocketRef) {
@@ -26,6 +28,23 @@ async fn on_connect(socket: SocketRef) {
             eprintln!("bcast: {e}");
         }
     });
+    socket.on(
+        "join",
+        async |s: SocketRef, Data(room): Data<String>, ack: AckSender| {
+            s.join(room);
+            if let Err(e) = ack.send(&()) {
+                eprintln!("join ack: {e}");
+            }
+        },
+    );
+    socket.on(
+        "bcast-room",
+        async |io: SocketIo, Data((room, arg)): Data<(String, Value)>| {
+            if let Err(e) = io.to(room).emit("bcast", &arg).await {
+                eprintln!("bcast-room: {e}");
+            }
+        },
+    );
 }
 
 #[tokio::main]

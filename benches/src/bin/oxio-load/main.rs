@@ -32,7 +32,9 @@ with the same argument; --inflight messages per client (closed loop), or --rate 
 msgs/s and round-trip p50/p99/p99.9
   broadcast  one more client (the emitter, on the first --url) emits `bcast` {\"t\",\"p\"}; \
 the server must send it to every socket (io.emit); receivers (round-robin over the --urls) \
-measure deliveries/s and send-to-receive latency
+measure deliveries/s and send-to-receive latency; with --room-size K the receivers \
+join rooms of K (`join`, acked) and the emitter sends `bcast-room` to each room in turn \
+(the emitter joins every room, so its own copy closes the loop)
   idle       holds the connections for --hold seconds answering pings; with --server-pid \
 reports the server's RSS before/after and bytes per connection
   report     turns result files (--json) into the load section of RESULTS.md and SVG plots
@@ -45,7 +47,7 @@ With --server-pid (a server on this machine) every scenario also reports the ser
 CPU time over the measured window and CPU microseconds per message: steadier than \
 msgs/s when the load generator and the server share a busy machine.
 
-The server contract (echo, bcast) is in benches/peers/README.md; benches/compare.sh runs \
+The server contract (echo, bcast, join, bcast-room) is in benches/peers/README.md; benches/compare.sh runs \
 every scenario against oxio, socketioxide and Node's socket.io. RLIMIT_NOFILE is raised \
 to its hard limit at start.";
 
@@ -157,6 +159,12 @@ struct FlowArgs {
     /// Padding bytes in each message's argument.
     #[arg(long, value_name = "BYTES", default_value_t = 32)]
     payload_bytes: usize,
+    /// Broadcast only: rooms of K receivers instead of `io.emit`. Receiver
+    /// i joins room `room-{i / K}` (the contract's `join`, acked, during
+    /// the connect), the emitter joins every room and sends `bcast-room`
+    /// to the rooms in turn, so each message reaches K receivers.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    room_size: usize,
 }
 
 impl FlowArgs {
@@ -171,6 +179,7 @@ impl FlowArgs {
                 0.0
             },
             payload_bytes: self.payload_bytes,
+            room_size: self.room_size,
         })
     }
 }

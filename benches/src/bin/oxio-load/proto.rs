@@ -187,6 +187,31 @@ pub fn stamped_event(event: &str, t: u64, padding: &str) -> String {
     String::from_utf8(buf).unwrap_or_default()
 }
 
+/// Encodes `42["bcast-room","<room>",{"t":<t>,"p":"<padding>"}]`: the room
+/// broadcast of the load contract. `room` and `padding` need no escaping.
+pub fn stamped_room_event(room: &str, t: u64, padding: &str) -> String {
+    #[derive(serde::Serialize)]
+    struct Arg<'a> {
+        t: u64,
+        p: &'a str,
+    }
+    let mut buf = vec![0u8; 64 + room.len() + padding.len()];
+    let written = buf.split_first_mut().and_then(|(first, rest)| {
+        *first = b'4';
+        Encoder::default()
+            .event(
+                rest,
+                "/",
+                None,
+                "bcast-room",
+                &(room, Arg { t, p: padding }),
+            )
+            .ok()
+    });
+    buf.truncate(written.map_or(0, |w| w.len + 1));
+    String::from_utf8(buf).unwrap_or_default()
+}
+
 /// One connected Socket.IO client (namespace `/` joined).
 pub struct Client {
     /// The WebSocket.
@@ -297,10 +322,39 @@ impl Client {
         next_text(&mut self.ws).await
     }
 
+    /// Joins `room` (the contract's `join` with ack id 1) and waits for the
+    /// ack, answering pings; other frames meanwhile are dropped (the run
+    /// has not started).
+    pub async fn join(&mut self, room: &str) -> Result<(), ClientError> {
+        let text = format!(r#"421["join",{}]"#, json_string(room));
+        self.send_text(&text).await?;
+        loop {
+            let frame = self.next_text().await?;
+            match frame.as_str() {
+                "2" => self.send_text("3").await?,
+                "1" => return Err(ClientError::Closed("server sent 1".to_owned())),
+                f => {
+                    let Some(sio) = f.strip_prefix('4') else {
+                        continue;
+                    };
+                    if let Ok(p) = Decoder::default().decode(sio) {
+                        if p.packet_type() == SioType::Ack && p.ack_id() == Some(1) {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Closes the WebSocket politely, waiting at most `wait`.
     pub async fn close(mut self, wait: Duration) {
         let _ = tokio::time::timeout(wait, self.ws.close(None)).await;
     }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
 async fn next_text(ws: &mut WebSocketStream<TcpStream>) -> Result<Utf8Bytes, ClientError> {
@@ -353,6 +407,10 @@ mod tests {
         assert_eq!(
             stamped_event("echo", 42, "ab"),
             r#"42["echo",{"t":42,"p":"ab"}]"#
+        );
+        assert_eq!(
+            stamped_room_event("r7", 9, "x"),
+            r#"42["bcast-room","r7",{"t":9,"p":"x"}]"#
         );
         assert_eq!(
             stamped_event("bcast", u64::MAX, ""),

@@ -61,8 +61,13 @@ fn load(files: &[PathBuf]) -> Result<Table, String> {
 /// cluster behind an adapter, compare.sh's `cluster-broadcast`) is a
 /// scenario of its own.
 fn scenario_key(r: &RunResult) -> &str {
+    let param = |name: &str| r.params.get(name).and_then(serde_json::Value::as_u64);
     if r.scenario == "broadcast" && r.urls.len() > 1 {
         "cluster-broadcast"
+    } else if r.scenario == "broadcast" && param("room_size").unwrap_or(0) > 0 {
+        "room-broadcast"
+    } else if r.scenario == "echo" && param("inflight") == Some(1) {
+        "echo-1"
     } else {
         &r.scenario
     }
@@ -98,8 +103,9 @@ struct Metric {
     p99: fn(&RunResult) -> Option<f64>,
 }
 
-/// In table order; [`plot`] draws the first two.
-const METRICS: [Metric; 5] = [
+/// In table order; [`plot`] draws the first two (echo with K in flight,
+/// broadcast to all).
+const METRICS: [Metric; 7] = [
     Metric {
         scenario: "echo",
         title: "Echo round trips",
@@ -111,6 +117,22 @@ const METRICS: [Metric; 5] = [
     Metric {
         scenario: "broadcast",
         title: "Broadcast (one emitter, N receivers)",
+        unit: "deliveries/s",
+        higher_better: true,
+        value: |r| r.broadcast.as_ref().map(|b| b.deliveries_per_s),
+        p99: |r| r.broadcast.as_ref().map(|b| b.latency.p99_ms),
+    },
+    Metric {
+        scenario: "echo-1",
+        title: "Echo round trips, one message in flight per client",
+        unit: "msgs/s",
+        higher_better: true,
+        value: |r| r.echo.as_ref().map(|e| e.msgs_per_s),
+        p99: |r| r.echo.as_ref().map(|e| e.rtt.p99_ms),
+    },
+    Metric {
+        scenario: "room-broadcast",
+        title: "Room broadcast (one emitter, rooms of 100 in turn: `io.to(room).emit`)",
         unit: "deliveries/s",
         higher_better: true,
         value: |r| r.broadcast.as_ref().map(|b| b.deliveries_per_s),

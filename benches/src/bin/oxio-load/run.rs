@@ -2,7 +2,8 @@
 //! main task drives the phases (connect, warm-up, measure, stop).
 
 use crate::proto::{
-    classify, now_us, stamped_event, Client, ClientError, ConnectOptions, Incoming, Kind, Target,
+    classify, now_us, stamped_event, stamped_room_event, Client, ClientError, ConnectOptions,
+    Incoming, Kind, Target,
 };
 use crate::stats::{
     rss_kib, BroadcastResult, ConnectResult, Counter, EchoResult, ErrorLog, IdleResult, RunResult,
@@ -50,6 +51,26 @@ pub struct Flow {
     pub rate: f64,
     /// Padding in each message.
     pub payload_bytes: usize,
+    /// Broadcast only: 0 sends `bcast` to every socket (`io.emit`); K > 0
+    /// puts receiver i in room `room-{i / K}` (rooms of K), the emitter in
+    /// every room, and sends `bcast-room` to the rooms in turn.
+    pub room_size: usize,
+}
+
+impl Flow {
+    /// The rooms of a room broadcast over `clients` receivers (none for
+    /// `io.emit`).
+    fn rooms(&self, clients: usize) -> usize {
+        if self.room_size == 0 {
+            0
+        } else {
+            clients.div_ceil(self.room_size)
+        }
+    }
+}
+
+fn room_name(i: usize) -> String {
+    format!("room-{i}")
 }
 
 /// What to run.
@@ -88,6 +109,7 @@ impl Scenario {
                 "inflight": f.inflight,
                 "rate": f.rate,
                 "payload_bytes": f.payload_bytes,
+                "room_size": f.room_size,
             })
         };
         let v = match self {
@@ -130,6 +152,8 @@ enum Role {
 
 struct Ctx {
     scenario: Scenario,
+    /// Receivers (broadcast) or clients.
+    clients: usize,
     connect: ConnectOptions,
     connect_timeout: Duration,
     connect_sem: Semaphore,
@@ -200,7 +224,10 @@ async fn send_stamped(
     flush: bool,
 ) -> Result<(), ClientError> {
     let t = now_us();
-    let frame = stamped_event(event, t, padding);
+    let frame = match event.strip_prefix("room:") {
+        Some(room) => stamped_room_event(room, t, padding),
+        None => stamped_event(event, t, padding),
+    };
     if flush {
         client.send_text(&frame).await?;
     } else {
@@ -268,12 +295,24 @@ async fn run_emitter(
     flow: &Flow,
 ) -> Result<(), ClientError> {
     let padding = "x".repeat(flow.payload_bytes);
+    // `bcast`, or `room:<name>` for the rooms in turn (see `send_stamped`).
+    let rooms: Vec<String> = (0..flow.rooms(ctx.clients))
+        .map(|i| format!("room:{}", room_name(i)))
+        .collect();
+    let mut turn = 0usize;
+    let mut event = move || {
+        turn = turn.wrapping_add(1);
+        rooms
+            .get(turn % rooms.len().max(1))
+            .cloned()
+            .unwrap_or_else(|| "bcast".to_owned())
+    };
     let mut ticker = ticker(flow);
     let closed_loop = ticker.is_none();
     let mut inflight = 0u32;
     if closed_loop {
         for _ in 0..flow.inflight {
-            send_stamped(ctx, client, plan, "bcast", &padding, false).await?;
+            send_stamped(ctx, client, plan, &event(), &padding, false).await?;
             inflight = inflight.saturating_add(1);
         }
         client.flush().await?;
@@ -293,18 +332,18 @@ async fn run_emitter(
                     inflight = inflight.saturating_sub(1);
                     last_progress = Instant::now();
                     if closed_loop && now_us() < plan.stop_us {
-                        send_stamped(ctx, client, plan, "bcast", &padding, true).await?;
+                        send_stamped(ctx, client, plan, &event(), &padding, true).await?;
                         inflight = inflight.saturating_add(1);
                     }
                 }
             }
             () = tick(&mut ticker) => {
-                send_stamped(ctx, client, plan, "bcast", &padding, true).await?;
+                send_stamped(ctx, client, plan, &event(), &padding, true).await?;
             }
             _ = watchdog.tick(), if closed_loop => {
                 if last_progress.elapsed() > Duration::from_secs(1) {
                     ctx.errors.note("emitter: own bcast copy not back within 1 s; resent".to_owned());
-                    send_stamped(ctx, client, plan, "bcast", &padding, true).await?;
+                    send_stamped(ctx, client, plan, &event(), &padding, true).await?;
                     last_progress = Instant::now();
                 }
             }
@@ -359,10 +398,21 @@ async fn client_task(
     let (started, result) = {
         let _permit = ctx.connect_sem.acquire().await;
         let started = now_us();
-        let r = tokio::time::timeout(
-            ctx.connect_timeout,
-            Client::connect(&target, index, ctx.connect),
-        )
+        // A room broadcast joins its rooms as part of the connect.
+        let rooms: Vec<String> = match &ctx.scenario {
+            Scenario::Broadcast(f) if f.room_size > 0 => match role {
+                Role::Emitter => (0..f.rooms(ctx.clients)).map(room_name).collect(),
+                Role::Plain => vec![room_name(index / f.room_size)],
+            },
+            _ => Vec::new(),
+        };
+        let r = tokio::time::timeout(ctx.connect_timeout, async {
+            let mut c = Client::connect(&target, index, ctx.connect).await?;
+            for room in &rooms {
+                c.join(room).await?;
+            }
+            Ok::<Client, ClientError>(c)
+        })
         .await;
         (started, r)
     };
@@ -457,6 +507,7 @@ pub async fn run(common: Common, scenario: Scenario) -> RunResult {
         .map_or(0, |d| d.as_secs());
     let ctx = Arc::new(Ctx {
         scenario: scenario.clone(),
+        clients: common.clients,
         connect: common.connect,
         connect_timeout: common.connect_timeout,
         connect_sem: Semaphore::new(common.connect_concurrency.max(1)),
@@ -676,11 +727,16 @@ pub async fn run(common: Common, scenario: Scenario) -> RunResult {
             // The emitter is not a receiver.
             let receivers = connected.saturating_sub(1);
             let emitted = ctx.sent.get();
+            // A room broadcast reaches one room (the last may be smaller).
+            let per_message = match &scenario {
+                Scenario::Broadcast(f) if f.room_size > 0 => receivers.min(f.room_size as u64),
+                _ => receivers,
+            };
             result.broadcast = Some(BroadcastResult {
                 receivers,
                 emitted,
                 deliveries: ctx.received.get(),
-                expected: emitted.saturating_mul(receivers),
+                expected: emitted.saturating_mul(per_message),
                 deliveries_per_s: per_s(ctx.received.get()),
                 latency: ctx.hist.summary(),
             });

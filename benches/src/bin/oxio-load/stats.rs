@@ -307,8 +307,21 @@ pub fn human(r: &RunResult) -> String {
         rows.push((
             "broadcast".into(),
             format!(
-                "{:.0} deliveries/s ({} emitted x {} receivers: {} of {} delivered in {:.1} s)",
-                b.deliveries_per_s, b.emitted, b.receivers, b.deliveries, b.expected, r.duration_s
+                "{:.0} deliveries/s ({} emitted to {}{} receivers: {} of {} delivered in {:.1} s)",
+                b.deliveries_per_s,
+                b.emitted,
+                match r
+                    .params
+                    .get("room_size")
+                    .and_then(serde_json::Value::as_u64)
+                {
+                    Some(k) if k > 0 => format!("rooms of {k} of "),
+                    _ => String::new(),
+                },
+                b.receivers,
+                b.deliveries,
+                b.expected,
+                r.duration_s
             ),
         ));
         rows.push(("latency".into(), lat(&b.latency)));
