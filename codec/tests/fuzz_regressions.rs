@@ -183,3 +183,23 @@ fn a_short_transmit_buffer_keeps_the_v3_ping() {
         assert_eq!(s.poll_event(), None);
     }
 }
+
+/// Fuzz (`sio_msgpack`, 2026-12-06): a msgpack EVENT whose data is an
+/// empty array (the reference decoder only asks for an array, so it is
+/// accepted), in a map with integer and binary keys beside the known ones.
+/// `args` failed with `InvalidType` while `raw_args` gave none: an event
+/// without a name has no arguments, both ways.
+#[test]
+fn msgpack_event_without_a_name_has_no_arguments() {
+    use oxio_codec::msgpack::Decoder;
+    use oxio_codec::socketio::{Args, PacketType};
+    let input = b"\x85\x64\x03\xa4type\x02\xa4data\x90\xc4\x02\x0b\x02\x70\xa3nsp\xa6badmin";
+    let p = Decoder::default().decode(input).unwrap();
+    assert_eq!(p.packet_type(), PacketType::Event);
+    assert_eq!(p.namespace(), "badmin");
+    assert_eq!(p.event_name(), None);
+    assert_eq!(p.raw_args().count(), 0);
+    let Args(args) = p.args::<Args<Vec<u8>>>().unwrap();
+    assert!(args.is_empty());
+    assert_eq!(p.args::<()>().unwrap(), ());
+}

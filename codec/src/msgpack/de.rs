@@ -327,8 +327,10 @@ pub(crate) fn args_from_slice<'de, T: Deserialize<'de>>(
         return Err(JsonError::InvalidType);
     };
     de.enter()?;
-    for _ in 0..skip {
-        left = left.checked_sub(1).ok_or(JsonError::InvalidType)?;
+    // An EVENT may come without a name (the reference decoder only asks
+    // for an array): then it has no arguments either, as `raw_args`.
+    for _ in 0..skip.min(left) {
+        left -= 1;
         de.skip_value()?;
     }
     let value = T::deserialize(ArgsDeserializer {
