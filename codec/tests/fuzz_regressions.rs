@@ -199,7 +199,7 @@ fn msgpack_event_without_a_name_has_no_arguments() {
     assert_eq!(p.namespace(), "badmin");
     assert_eq!(p.event_name(), None);
     assert_eq!(p.raw_args().count(), 0);
-    let Args(args) = p.args::<Args<Vec<u8>>>().unwrap();
+    let Args(args) = p.args::<Args<heapless::Vec<u8, 4>>>().unwrap();
     assert!(args.is_empty());
     assert_eq!(p.args::<()>().unwrap(), ());
 }
