@@ -1,7 +1,7 @@
 //! Prometheus metrics (feature `metrics`, on by default), built on the
 //! `prometheus-client` crate (the Prometheus project's Rust client): a
 //! [`Metrics`] handle counts what both layers report through their
-//! observers ([`EngineObserver`], [`Observer`](crate::socketio::Observer)) and encodes it in
+//! observers ([`EngineObserver`], [`Observer`]) and encodes it in
 //! the OpenMetrics text format that Prometheus scrapes.
 //!
 //! Counters on the hot path (messages, bytes, deliveries) are plain atomics
