@@ -576,16 +576,21 @@ async fn serve_connection<S, ResBody>(
         parts.extensions.insert(shared.peer);
         let req = Request::from_parts(parts, DeadlineBody::new(body, shared.body_deadline));
         let fut = admitted.is_ok().then(|| service.clone().call(req));
-        let shared = shared.clone();
+        // Only a counted request (through a trusted proxy) needs the
+        // connection's slot holder afterwards.
+        let holder = match (&admitted, &shared.proxy) {
+            (Ok(Some(_)), Some(p)) => Some(p.upgraded.clone()),
+            _ => None,
+        };
         async move {
             let (Some(fut), Ok(slot)) = (fut, admitted) else {
                 drop(in_progress);
                 return Ok(busy());
             };
             let res = fut.await;
-            if let (Ok(r), Some(p), Some(slot)) = (&res, &shared.proxy, slot) {
+            if let (Ok(r), Some(holder), Some(slot)) = (&res, holder, slot) {
                 if r.status() == StatusCode::SWITCHING_PROTOCOLS {
-                    *p.upgraded.locked() = Some(slot);
+                    *holder.locked() = Some(slot);
                 }
             }
             drop(in_progress);
