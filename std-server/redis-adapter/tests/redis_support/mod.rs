@@ -87,80 +87,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A redis-server child process, killed on drop.
-pub struct Redis {
-    pub port: u16,
-    child: Option<tokio::process::Child>,
-}
-
-impl Redis {
-    pub async fn start() -> Redis {
-        let mut r = Redis {
-            port: free_port(),
-            child: None,
-        };
-        r.restart().await;
-        r
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts it (again) on the same port; waits until it answers.
-    pub async fn restart(&mut self) {
-        let child = tokio::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("redis-server did not come up on port {}", self.port);
-    }
-
-    /// Sends `signal` (`STOP`, `CONT`, ...) to the process.
-    pub fn signal(&self, signal: &str) {
-        let pid = self
-            .child
-            .as_ref()
-            .and_then(|c| c.id())
-            .expect("redis-server running");
-        let ok = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &pid.to_string()])
-            .status()
-            .expect("run kill")
-            .success();
-        assert!(ok, "kill -{signal} {pid}");
-    }
-
-    /// Kills it and waits until it is gone.
-    pub async fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill().await;
-            let _ = c.wait().await;
-        }
-    }
-}
+/// A redis-server child process, killed on drop (the testkit's, shared
+/// with the other adapters' tests).
+pub type Redis = oxio_testkit::redis::RedisServer;
 
 /// What the oxio nodes' handlers saw.
 #[derive(Clone, Default)]
