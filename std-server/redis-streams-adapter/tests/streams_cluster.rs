@@ -136,20 +136,20 @@ fn three_nodes_share_broadcasts_acks_fetch_sockets_and_server_side_emits() {
         // a broadcast from the other oxio node reaches it.
         n.cmd(json!({"cmd": "remote", "id": a1, "join": "rj"}))
             .await;
-        let mut joined = false;
-        for _ in 0..100 {
-            let here = io_a.to("rj").local().fetch_sockets().await.unwrap();
-            if here.iter().any(|s| s.id().as_str() == a1) {
-                joined = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(joined, "a1 joined rj through the Node node");
+        assert!(
+            joined_locally(&io_a, "rj", &a1).await,
+            "a1 joined rj through the Node node"
+        );
         io_b.to("rj").emit("rj", &(1,)).unwrap();
         n.got("a1", "rj", json!(1)).await;
-        // And from oxio onto a Node socket.
+        // And from the other oxio node. A remote join is published, not
+        // awaited (as Node's `RemoteSocket.join`): wait until node A applied
+        // it before Node emits to the room, or the emit may overtake it.
         remote_a1.join("rk").unwrap();
+        assert!(
+            joined_locally(&io_a, "rk", &a1).await,
+            "a1 joined rk through node B"
+        );
         n.cmd(json!({"cmd": "emit", "to": "rk", "event": "rk", "args": [1]}))
             .await;
         n.got("a1", "rk", json!(1)).await;
@@ -184,6 +184,18 @@ fn three_nodes_share_broadcasts_acks_fetch_sockets_and_server_side_emits() {
         b.server.stop().await;
         drop(redis);
     });
+}
+
+/// Whether socket `id` is in `room` on the node of `io` within 5 s.
+async fn joined_locally(io: &oxio_server::socketio::Io, room: &str, id: &str) -> bool {
+    for _ in 0..100 {
+        let here = io.to(room).local().fetch_sockets().await.unwrap();
+        if here.iter().any(|s| s.id().as_str() == id) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 /// Where a client connects: an oxio node or the Node node.
