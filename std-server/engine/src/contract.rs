@@ -4,6 +4,7 @@
 //! written and unit-tested against a fake [`SessionHandle`].
 
 use bytes::Bytes;
+use bytestring::ByteString;
 use core::fmt;
 use oxio_codec::engineio::Version;
 use std::net::SocketAddr;
@@ -21,46 +22,69 @@ use std::time::SystemTime;
 /// assert!(Utf8Bytes::try_from(bytes::Bytes::from_static(b"\xff")).is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Utf8Bytes(Bytes);
+pub struct Utf8Bytes(ByteString);
 
 impl Utf8Bytes {
-    /// The text.
+    /// The text (checked once, when the value was made: no check here).
     #[inline]
     pub fn as_str(&self) -> &str {
-        // The constructors only admit valid UTF-8; an empty string is the
-        // (unreachable) fallback rather than a panic.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        &self.0
     }
 
     /// The underlying bytes.
     #[inline]
     pub fn as_bytes(&self) -> &Bytes {
-        &self.0
+        self.0.as_bytes()
     }
 
     /// Wraps bytes already known to be UTF-8 by construction.
     pub fn from_static(s: &'static str) -> Self {
-        Utf8Bytes(Bytes::from_static(s.as_bytes()))
+        Utf8Bytes(ByteString::from_static(s))
     }
+
+    /// The part `sub` of this text, sharing its bytes (`sub` must lie
+    /// inside [`as_str`](Self::as_str); otherwise it is copied).
+    ///
+    /// ```
+    /// use oxio_engine::Utf8Bytes;
+    ///
+    /// let t = Utf8Bytes::from("4hello");
+    /// let hello = t.slice_ref(&t.as_str()[1..]);
+    /// assert_eq!(hello.as_str(), "hello");
+    /// ```
+    pub fn slice_ref(&self, sub: &str) -> Self {
+        if sub.is_empty() {
+            Utf8Bytes::default()
+        } else if lies_within(self.as_str().as_bytes(), sub.as_bytes()) {
+            Utf8Bytes(self.0.slice_ref(sub))
+        } else {
+            Utf8Bytes::from(sub)
+        }
+    }
+}
+
+/// Whether `part` is a sub-slice of `whole` (same memory, not equal bytes).
+pub(crate) fn lies_within(whole: &[u8], part: &[u8]) -> bool {
+    let (w, p) = (whole.as_ptr_range(), part.as_ptr_range());
+    w.start <= p.start && p.end <= w.end
 }
 
 impl From<String> for Utf8Bytes {
     fn from(s: String) -> Self {
-        Utf8Bytes(Bytes::from(s))
+        Utf8Bytes(ByteString::from(s))
     }
 }
 
 impl From<&str> for Utf8Bytes {
     fn from(s: &str) -> Self {
-        Utf8Bytes(Bytes::copy_from_slice(s.as_bytes()))
+        Utf8Bytes(ByteString::from(s))
     }
 }
 
 impl TryFrom<Bytes> for Utf8Bytes {
     type Error = std::str::Utf8Error;
     fn try_from(b: Bytes) -> Result<Self, Self::Error> {
-        std::str::from_utf8(&b)?;
-        Ok(Utf8Bytes(b))
+        ByteString::try_from(b).map(Utf8Bytes)
     }
 }
 

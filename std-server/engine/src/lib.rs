@@ -53,6 +53,7 @@ mod session_state;
 mod sid;
 pub mod sync;
 pub mod transport;
+mod wake;
 
 pub use contract::{
     CloseReason, EngineHandler, HandshakeInfo, Message, SendError, Session, SessionHandle,

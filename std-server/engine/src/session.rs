@@ -20,6 +20,7 @@ use crate::contract::{
 };
 use crate::observe::EngineObserver;
 use crate::session_state::{Active, Event, OutPacket, SessionState};
+use crate::wake::WakeFlag;
 use crate::Sid;
 
 /// Where the driver reports a finished session: the layer that keeps the
@@ -79,8 +80,8 @@ pub(crate) struct SessionShared {
     /// v3: the client asked for base64 instead of binary (`b64=1`).
     pub(crate) b64: bool,
     inner: Mutex<Inner>,
-    /// Wakes the WebSocket writer (there is at most one WebSocket).
-    pub(crate) ws_wake: Notify,
+    /// Wakes the WebSocket's task (there is at most one WebSocket).
+    pub(crate) ws_wake: WakeFlag,
     /// Wakes the timer task when the deadline changes.
     timer_wake: Notify,
     handler: Arc<dyn EngineHandler>,
@@ -126,7 +127,7 @@ impl SessionShared {
                 dispatching: true,
                 removed: false,
             }),
-            ws_wake: Notify::new(),
+            ws_wake: WakeFlag::new(false),
             timer_wake: Notify::new(),
             handler,
             registry,
@@ -174,7 +175,7 @@ impl SessionShared {
             }
             self.after_change(&mut inner, now);
             if before.wakes(inner.state.ws_signal()) {
-                self.ws_wake.notify_one();
+                self.ws_wake.wake();
             }
             let has_events = inner.state.has_events() && !inner.dispatching;
             let finished = inner.state.is_finished() && !inner.removed;

@@ -37,7 +37,7 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut io: S, deflate: Option<Agre
         let mut closing = false;
         loop {
             match rx.next(&mut rbuf) {
-                Ok(Some(Incoming::Text(t))) => tx.push_bytes(&mut out, true, &t),
+                Ok(Some(Incoming::Text(t))) => tx.push_bytes(&mut out, true, t.as_str().as_bytes()),
                 Ok(Some(Incoming::Binary(b))) => tx.push_bytes(&mut out, false, &b),
                 Ok(Some(Incoming::Ping(p))) => Sender::push_control(&mut out, op::PONG, &p),
                 Ok(Some(Incoming::Pong)) => {}

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use oxio_codec::engineio::{Data, Error, Packet, PacketType, Version};
 
+use crate::contract::lies_within;
 use crate::session_state::{InPacket, OutPacket};
 use crate::{Message, Utf8Bytes};
 
@@ -23,25 +24,31 @@ pub(crate) fn as_codec(p: &OutPacket) -> Packet<'_> {
 /// The bytes of `sub` as a slice of `backing` when `sub` lies inside it (no
 /// copy), otherwise a copy.
 pub(crate) fn sub_bytes(backing: &Bytes, sub: &[u8]) -> Bytes {
-    let start = (backing.as_ptr() as usize, sub.as_ptr() as usize);
-    let inside = sub.is_empty()
-        || (start.1 >= start.0
-            && start
-                .1
-                .checked_add(sub.len())
-                .zip(start.0.checked_add(backing.len()))
-                .is_some_and(|(end_sub, end_backing)| end_sub <= end_backing));
-    if inside && !sub.is_empty() {
+    if !sub.is_empty() && lies_within(backing, sub) {
         backing.slice_ref(sub)
     } else {
         Bytes::copy_from_slice(sub)
     }
 }
 
+/// What a decoded packet's data was decoded from: its text and binary data
+/// are sliced out of it.
+#[derive(Clone, Copy)]
+pub(crate) enum Backing<'a> {
+    /// Bytes not known to be UTF-8 (a polling body): text is checked.
+    Bytes(&'a Bytes),
+    /// A text frame, checked when it was read: text is not checked again.
+    Text(&'a Utf8Bytes),
+}
+
 /// An owned client packet from a decoded one; text and binary data are
 /// sliced out of `backing` (the frame or body they were decoded from)
 /// without copying where possible. Base64 data is decoded.
-pub(crate) fn to_owned(p: Packet<'_>, backing: &Bytes) -> Result<InPacket, Error> {
+pub(crate) fn to_owned(p: Packet<'_>, backing: Backing<'_>) -> Result<InPacket, Error> {
+    let bytes = match backing {
+        Backing::Bytes(b) => b,
+        Backing::Text(t) => t.as_bytes(),
+    };
     Ok(match p.packet_type {
         PacketType::Open => InPacket::Open,
         PacketType::Close => InPacket::Close,
@@ -52,27 +59,27 @@ pub(crate) fn to_owned(p: Packet<'_>, backing: &Bytes) -> Result<InPacket, Error
         PacketType::Upgrade => InPacket::Upgrade,
         PacketType::Noop => InPacket::Noop,
         PacketType::Message => InPacket::Message(match p.data {
-            Data::Text(t) => {
-                let bytes = sub_bytes(backing, t.as_bytes());
-                Message::Text(Utf8Bytes::try_from(bytes).map_err(|_| Error::InvalidUtf8)?)
-            }
-            Data::Binary(b) => Message::Binary(sub_bytes(backing, b)),
+            Data::Text(t) => Message::Text(match backing {
+                Backing::Text(whole) => whole.slice_ref(t),
+                Backing::Bytes(b) => Utf8Bytes::try_from(sub_bytes(b, t.as_bytes()))
+                    .map_err(|_| Error::InvalidUtf8)?,
+            }),
+            Data::Binary(b) => Message::Binary(sub_bytes(bytes, b)),
             Data::Base64(b) => Message::Binary(Bytes::from(b.to_vec())),
         }),
     })
 }
 
 /// Decodes a WebSocket text frame.
-pub(crate) fn decode_text_frame(frame: &Bytes, version: Version) -> Result<InPacket, Error> {
-    let text = std::str::from_utf8(frame).map_err(|_| Error::InvalidUtf8)?;
-    let packet = Packet::decode_text(text, version)?;
-    to_owned(packet, frame)
+pub(crate) fn decode_text_frame(frame: &Utf8Bytes, version: Version) -> Result<InPacket, Error> {
+    let packet = Packet::decode_text(frame.as_str(), version)?;
+    to_owned(packet, Backing::Text(frame))
 }
 
 /// Decodes a WebSocket binary frame.
 pub(crate) fn decode_binary_frame(frame: &Bytes, version: Version) -> Result<InPacket, Error> {
     let packet = Packet::decode_binary(frame, version)?;
-    to_owned(packet, frame)
+    to_owned(packet, Backing::Bytes(frame))
 }
 
 /// Appends the text form of `p` to `out`.
@@ -96,22 +103,22 @@ mod tests {
 
     #[test]
     fn text_frames_slice_the_frame() {
-        let frame = Bytes::from_static(b"4hello");
+        let frame = Utf8Bytes::from_static("4hello");
         let p = decode_text_frame(&frame, Version::V4).unwrap();
         assert_eq!(
             p,
             InPacket::Message(Message::Text(Utf8Bytes::from("hello")))
         );
         assert_eq!(
-            decode_text_frame(&Bytes::from_static(b"2probe"), Version::V4).unwrap(),
+            decode_text_frame(&Utf8Bytes::from_static("2probe"), Version::V4).unwrap(),
             InPacket::Ping { probe: true }
         );
         assert_eq!(
-            decode_text_frame(&Bytes::from_static(b"bAQIDBA=="), Version::V4).unwrap(),
+            decode_text_frame(&Utf8Bytes::from_static("bAQIDBA=="), Version::V4).unwrap(),
             InPacket::Message(Message::Binary(Bytes::from_static(&[1, 2, 3, 4])))
         );
-        assert!(decode_text_frame(&Bytes::from_static(b"9"), Version::V4).is_err());
-        assert!(decode_text_frame(&Bytes::new(), Version::V4).is_err());
+        assert!(decode_text_frame(&Utf8Bytes::from_static("9"), Version::V4).is_err());
+        assert!(decode_text_frame(&Utf8Bytes::default(), Version::V4).is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, Limited};
 
 use super::body::{is_too_slow, BodyDeadline, DeadlineBody};
 use super::http_error::{empty, RequestError};
-use super::packets::{as_codec, push_text, to_owned};
+use super::packets::{as_codec, push_text, to_owned, Backing};
 use super::BoxError;
 use crate::session::SessionShared;
 use crate::session_state::{Channel, GetOutcome, InPacket, OutPacket, SessionState, Verdict};
@@ -96,7 +96,7 @@ pub(crate) fn decode_post(
     };
     let mut out = PostPayload::default();
     let mut push = |r: Result<oxio_codec::engineio::Packet<'_>, Error>| -> bool {
-        match r.and_then(|p| to_owned(p, body)) {
+        match r.and_then(|p| to_owned(p, Backing::Bytes(body))) {
             Ok(p) => {
                 out.packets.push(p);
                 true

@@ -2,7 +2,11 @@
 //! 101), the 101 itself, and the task that runs one socket (docs/protocol.md
 //! §1.6, §1.8).
 
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -12,7 +16,7 @@ use http::{Method, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use oxio_codec::engineio::Version;
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use super::http_error::upgrade_refusal;
 use super::packets::{as_codec, decode_binary_frame, decode_text_frame, push_text};
@@ -20,6 +24,7 @@ use super::ws_deflate::Agreed;
 use super::ws_proto::{code, op, Fail, Incoming, Receiver, Sender};
 use crate::session::SessionShared;
 use crate::session_state::{Active, Channel, InPacket, OutPacket, Verdict};
+use crate::wake::WakeFlag;
 use crate::Message;
 use bytes::Bytes;
 
@@ -242,32 +247,68 @@ fn push_packet(tx: &mut Sender, out: &mut Vec<u8>, p: &OutPacket, version: Versi
 /// encoded and not yet written, and the frame layer of both directions.
 struct Socket<S> {
     io: S,
+    /// Bytes read and not yet parsed: empty, without capacity, while the
+    /// socket is idle (reads go through the thread's [`SCRATCH`]).
     rbuf: BytesMut,
     wbuf: Vec<u8>,
     rx: Receiver,
     tx: Sender,
     write_timeout: Duration,
+    /// Set when the connection may have bytes to read: the read is polled
+    /// with [`read_waker`](Self::read_waker), which sets it.
+    readable: Arc<WakeFlag>,
+    read_waker: Waker,
+}
+
+/// Bytes per worker thread that every socket of the thread reads into
+/// before keeping what came: an idle socket holds no read buffer.
+const SCRATCH_BYTES: usize = 16 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; SCRATCH_BYTES].into_boxed_slice());
+}
+
+/// What woke a socket's task.
+enum Woke {
+    /// A read completed: false at end of stream.
+    Read(std::io::Result<bool>),
+    /// The session has frames to write, or changed state.
+    Session,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
-    /// Writes what is buffered, in one go; false when the write failed or
-    /// timed out (the client is gone or does not read).
+    /// Writes what is buffered; false when the write failed or timed out
+    /// (the client is gone or does not read). Most writes complete at once
+    /// and arm no timer: only what the kernel did not take at once is
+    /// written under the write timeout.
     async fn flush(&mut self) -> bool {
         if self.wbuf.is_empty() {
             return true;
         }
-        let write = async {
-            self.io.write_all(&self.wbuf).await?;
-            self.io.flush().await
-        };
-        let ok = match tokio::time::timeout(self.write_timeout, write).await {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "WebSocket write failed");
-                false
+        let mut done = 0;
+        let at_once = std::future::poll_fn(|cx| Poll::Ready(self.write_now(cx, &mut done))).await;
+        let ok = match at_once {
+            Ok(true) => true,
+            Ok(false) => {
+                let rest = self.wbuf.get(done..).unwrap_or_default();
+                let write = async {
+                    self.io.write_all(rest).await?;
+                    self.io.flush().await
+                };
+                match tokio::time::timeout(self.write_timeout, write).await {
+                    Ok(Ok(())) => true,
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "WebSocket write failed");
+                        false
+                    }
+                    Err(_) => {
+                        tracing::debug!("WebSocket write timed out (slow reader)");
+                        false
+                    }
+                }
             }
-            Err(_) => {
-                tracing::debug!("WebSocket write timed out (slow reader)");
+            Err(e) => {
+                tracing::debug!(error = %e, "WebSocket write failed");
                 false
             }
         };
@@ -276,6 +317,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             self.wbuf = Vec::new();
         }
         ok
+    }
+
+    /// Writes (from `*done` on) and flushes as much as the connection takes
+    /// without waiting: true when all of it went.
+    fn write_now(&mut self, cx: &mut Context<'_>, done: &mut usize) -> std::io::Result<bool> {
+        while let Some(rest) = self.wbuf.get(*done..).filter(|r| !r.is_empty()) {
+            match Pin::new(&mut self.io).poll_write(cx, rest) {
+                Poll::Ready(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => *done = done.saturating_add(n),
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => return Ok(false),
+            }
+        }
+        match Pin::new(&mut self.io).poll_flush(cx) {
+            Poll::Ready(r) => r.map(|()| true),
+            Poll::Pending => Ok(false),
+        }
     }
 
     /// Sends a close frame and ends the connection: the write side is shut
@@ -296,15 +354,64 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
         let _ = tokio::time::timeout(CLOSE_LINGER, linger).await;
     }
 
-    /// Reads once (cancel-safe: what a cancelled read got is kept); false
-    /// at end of stream.
-    async fn read(&mut self) -> std::io::Result<bool> {
-        let want = self.rx.wanted(&self.rbuf).max(READ_BUFFER_BYTES);
-        let spare = self.rbuf.capacity().saturating_sub(self.rbuf.len());
-        if spare < READ_BUFFER_BYTES / 4 || want > READ_BUFFER_BYTES {
-            self.rbuf.reserve(want);
+    /// Reads once, if the connection may have bytes (false at end of
+    /// stream). A frame announced larger than the scratch buffer is read
+    /// straight into `rbuf`; otherwise the bytes land in the thread's
+    /// scratch buffer and only what came is kept.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<bool>> {
+        let want = self.rx.wanted(&self.rbuf);
+        if want <= SCRATCH_BYTES {
+            let scratch = SCRATCH.try_with(|cell| {
+                let Ok(mut scratch) = cell.try_borrow_mut() else {
+                    return None;
+                };
+                let mut buf = ReadBuf::new(&mut scratch[..]);
+                Some(match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                    Poll::Ready(Ok(())) => {
+                        self.rbuf.extend_from_slice(buf.filled());
+                        Poll::Ready(Ok(!buf.filled().is_empty()))
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Pending => Poll::Pending,
+                })
+            });
+            if let Ok(Some(done)) = scratch {
+                return done;
+            }
         }
-        Ok(self.io.read_buf(&mut self.rbuf).await? > 0)
+        // A large frame (or no scratch buffer on this thread).
+        self.rbuf.reserve(want.max(READ_BUFFER_BYTES));
+        let read = self.io.read_buf(&mut self.rbuf);
+        std::pin::pin!(read).poll(cx).map_ok(|n| n > 0)
+    }
+
+    /// Waits for the client's bytes or the session's wake-up, polling only
+    /// what woke the task: the read when its waker fired (or it last
+    /// returned bytes), the session when it set its flag.
+    async fn wait(&mut self, session: &SessionShared) -> Woke {
+        std::future::poll_fn(|cx| {
+            if self.readable.poll_take(cx) {
+                let waker = self.read_waker.clone();
+                if let Poll::Ready(r) = self.poll_read(&mut Context::from_waker(&waker)) {
+                    // More may be there: look again next time.
+                    self.readable.set();
+                    return Poll::Ready(Woke::Read(r));
+                }
+            }
+            if session.ws_wake.poll_take(cx) {
+                return Poll::Ready(Woke::Session);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Frees the read buffer once everything in it was parsed (frames
+    /// handed on keep their own part of it).
+    fn release_read_buffer(&mut self) {
+        if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+            self.rbuf = BytesMut::new();
+        }
     }
 }
 
@@ -322,6 +429,7 @@ where
 {
     let version = session.lock().state.version();
     let b64 = session.b64;
+    let readable = Arc::new(WakeFlag::new(true));
     let mut sock = Socket {
         io,
         rbuf: BytesMut::new(),
@@ -329,6 +437,8 @@ where
         rx: Receiver::new(limits.max_payload, limits.deflate.as_ref()),
         tx: Sender::new(limits.deflate.as_ref()),
         write_timeout: limits.write_timeout,
+        readable: readable.clone(),
+        read_waker: readable.waker(),
     };
     if probing && !session.with(|inner, now| inner.state.probe_opened(now)) {
         tracing::debug!(sid = %session.id(), "second WebSocket refused");
@@ -415,23 +525,21 @@ where
                 return;
             }
         }
+        sock.release_read_buffer();
         if !sock.wbuf.is_empty() {
             continue; // pongs to write
         }
-        tokio::select! {
-            read = sock.read() => match read {
-                Ok(true) => {}
-                Ok(false) => {
-                    session.with(|inner, now| inner.state.ws_closed(probing, false, now));
-                    return;
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "WebSocket read failed");
-                    session.with(|inner, now| inner.state.ws_closed(probing, true, now));
-                    return;
-                }
-            },
-            _ = session.ws_wake.notified() => {}
+        match sock.wait(&session).await {
+            Woke::Read(Ok(true)) | Woke::Session => {}
+            Woke::Read(Ok(false)) => {
+                session.with(|inner, now| inner.state.ws_closed(probing, false, now));
+                return;
+            }
+            Woke::Read(Err(e)) => {
+                tracing::debug!(error = %e, "WebSocket read failed");
+                session.with(|inner, now| inner.state.ws_closed(probing, true, now));
+                return;
+            }
         }
     }
 }

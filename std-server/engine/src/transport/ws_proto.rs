@@ -12,6 +12,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::ws_deflate::Agreed;
+use crate::Utf8Bytes;
 
 /// Close codes (RFC 6455 §7.4.1).
 pub mod code {
@@ -57,8 +58,8 @@ const TOO_BIG: Fail = fail(code::TOO_BIG, "Max payload size exceeded");
 /// One event from the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
-    /// A complete text message (valid UTF-8).
-    Text(Bytes),
+    /// A complete text message (checked UTF-8).
+    Text(Utf8Bytes),
     /// A complete binary message.
     Binary(Bytes),
     /// A ping: answer with a pong carrying the same payload.
@@ -296,10 +297,9 @@ impl Receiver {
 /// A complete message: text must be valid UTF-8.
 fn finish(text: bool, data: Bytes) -> Result<Incoming, Fail> {
     if text {
-        if std::str::from_utf8(&data).is_err() {
-            return Err(fail(code::INVALID_DATA, "invalid UTF-8 sequence"));
-        }
-        Ok(Incoming::Text(data))
+        Utf8Bytes::try_from(data)
+            .map(Incoming::Text)
+            .map_err(|_| fail(code::INVALID_DATA, "invalid UTF-8 sequence"))
     } else {
         Ok(Incoming::Binary(data))
     }
@@ -615,7 +615,7 @@ mod tests {
             let text = "a".repeat(len);
             let mut r = Receiver::new(1 << 20, None);
             let got = read_all(&mut r, &masked(0x81, text.as_bytes(), [1, 2, 3, 4])).unwrap();
-            assert_eq!(got, vec![Incoming::Text(Bytes::from(text))]);
+            assert_eq!(got, vec![Incoming::Text(Utf8Bytes::from(text))]);
         }
     }
 
@@ -639,7 +639,7 @@ mod tests {
             got,
             vec![
                 Incoming::Ping(Bytes::from_static(b"p")),
-                Incoming::Text(Bytes::from_static(b"hello"))
+                Incoming::Text(Utf8Bytes::from_static("hello"))
             ]
         );
     }
@@ -707,7 +707,7 @@ mod tests {
             let payload = &out[header_len(out.len() - 2)..];
             let frame = masked(0xC1, payload, [3, 1, 4, 1]);
             let got = read_all(&mut r, &frame).unwrap();
-            assert_eq!(got, vec![Incoming::Text(Bytes::from(msg))]);
+            assert_eq!(got, vec![Incoming::Text(Utf8Bytes::from(msg))]);
         }
     }
 
