@@ -277,6 +277,20 @@ enum Woke {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
+    fn new(io: S, limits: &Limits) -> Self {
+        let readable = Arc::new(WakeFlag::new(true));
+        Socket {
+            io,
+            rbuf: BytesMut::new(),
+            wbuf: Vec::new(),
+            rx: Receiver::new(limits.max_payload, limits.deflate.as_ref()),
+            tx: Sender::new(limits.deflate.as_ref()),
+            write_timeout: limits.write_timeout,
+            read_waker: readable.waker(),
+            readable,
+        }
+    }
+
     /// Writes what is buffered; false when the write failed or timed out
     /// (the client is gone or does not read). Most writes complete at once
     /// and arm no timer: only what the kernel did not take at once is
@@ -388,7 +402,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
     /// Waits for the client's bytes or the session's wake-up, polling only
     /// what woke the task: the read when its waker fired (or it last
     /// returned bytes), the session when it set its flag.
-    async fn wait(&mut self, session: &SessionShared) -> Woke {
+    async fn wait(&mut self, session_wake: &WakeFlag) -> Woke {
         std::future::poll_fn(|cx| {
             if self.readable.poll_take(cx) {
                 let waker = self.read_waker.clone();
@@ -398,7 +412,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                     return Poll::Ready(Woke::Read(r));
                 }
             }
-            if session.ws_wake.poll_take(cx) {
+            if session_wake.poll_take(cx) {
                 return Poll::Ready(Woke::Session);
             }
             Poll::Pending
@@ -429,17 +443,7 @@ where
 {
     let version = session.lock().state.version();
     let b64 = session.b64;
-    let readable = Arc::new(WakeFlag::new(true));
-    let mut sock = Socket {
-        io,
-        rbuf: BytesMut::new(),
-        wbuf: Vec::new(),
-        rx: Receiver::new(limits.max_payload, limits.deflate.as_ref()),
-        tx: Sender::new(limits.deflate.as_ref()),
-        write_timeout: limits.write_timeout,
-        readable: readable.clone(),
-        read_waker: readable.waker(),
-    };
+    let mut sock = Socket::new(io, &limits);
     if probing && !session.with(|inner, now| inner.state.probe_opened(now)) {
         tracing::debug!(sid = %session.id(), "second WebSocket refused");
         Box::pin(sock.close(None, "")).await;
@@ -529,7 +533,7 @@ where
         if !sock.wbuf.is_empty() {
             continue; // pongs to write
         }
-        match sock.wait(&session).await {
+        match sock.wait(&session.ws_wake).await {
             Woke::Read(Ok(true)) | Woke::Session => {}
             Woke::Read(Ok(false)) => {
                 session.with(|inner, now| inner.state.ws_closed(probing, false, now));
@@ -629,6 +633,95 @@ mod tests {
         assert_eq!(
             frame(&OutPacket::PongProbe, Version::V4, false),
             b"\x81\x063probe"
+        );
+    }
+
+    fn limits(write_timeout: Duration) -> Limits {
+        Limits {
+            max_payload: 1 << 20,
+            write_timeout,
+            deflate: None,
+        }
+    }
+
+    /// Waits for the socket's next read (the session flag never set).
+    async fn read_event<S: AsyncRead + AsyncWrite + Unpin>(sock: &mut Socket<S>) -> Incoming {
+        let never = WakeFlag::new(false);
+        loop {
+            if let Some(e) = sock.rx.next(&mut sock.rbuf).unwrap() {
+                return e;
+            }
+            match sock.wait(&never).await {
+                Woke::Read(Ok(true)) => {}
+                _ => panic!("the client's bytes"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_idle_socket_holds_no_read_buffer() {
+        let (server, mut client) = tokio::io::duplex(1 << 21);
+        let mut sock = Socket::new(server, &limits(Duration::from_secs(5)));
+        // A small frame (through the scratch buffer) and a large one (read
+        // straight into its own buffer), split in the middle.
+        let small = crate::transport::ws_proto::test_frames::masked(0x81, b"4hello", [1, 2, 3, 4]);
+        let big_text = "x".repeat(3 * SCRATCH_BYTES);
+        let big = crate::transport::ws_proto::test_frames::masked(
+            0x81,
+            big_text.as_bytes(),
+            [9, 8, 7, 6],
+        );
+        client.write_all(&small).await.unwrap();
+        client.write_all(&big[..100]).await.unwrap();
+        assert_eq!(
+            read_event(&mut sock).await,
+            Incoming::Text(crate::Utf8Bytes::from("4hello"))
+        );
+        sock.release_read_buffer();
+        assert!(sock.rbuf.capacity() > 0, "a partial frame is kept");
+        client.write_all(&big[100..]).await.unwrap();
+        assert_eq!(
+            read_event(&mut sock).await,
+            Incoming::Text(crate::Utf8Bytes::from(big_text))
+        );
+        sock.release_read_buffer();
+        assert_eq!(sock.rbuf.capacity(), 0, "nothing held once all is parsed");
+        // The session's wake-up is seen without a read.
+        let session = WakeFlag::new(false);
+        session.wake();
+        assert!(matches!(sock.wait(&session).await, Woke::Session));
+        drop(client);
+        assert!(matches!(sock.wait(&session).await, Woke::Read(Ok(false))));
+    }
+
+    #[tokio::test]
+    async fn writes_complete_at_once_or_time_out_on_a_slow_reader() {
+        let (server, mut client) = tokio::io::duplex(256);
+        let mut sock = Socket::new(server, &limits(Duration::from_millis(100)));
+        sock.wbuf.extend_from_slice(&[7u8; 200]);
+        assert!(sock.flush().await, "taken at once");
+        let mut got = vec![0u8; 200];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, [7u8; 200]);
+        // More than the pipe holds, and nobody reads: the write times out.
+        sock.wbuf.extend_from_slice(&[1u8; 1000]);
+        let t = std::time::Instant::now();
+        assert!(!sock.flush().await);
+        assert!(t.elapsed() >= Duration::from_millis(100));
+        assert!(sock.wbuf.is_empty());
+        // Read as it is written: the rest goes under the timer, and all of it arrives.
+        let reader = tokio::spawn(async move {
+            let mut got = vec![0u8; 256 + 3000];
+            client.read_exact(&mut got).await.unwrap();
+            got
+        });
+        sock.write_timeout = Duration::from_secs(5);
+        sock.wbuf.extend_from_slice(&[2u8; 3000]);
+        assert!(sock.flush().await);
+        let got = reader.await.unwrap();
+        assert!(
+            got[256..].iter().all(|b| *b == 2),
+            "the first 256 were the timed-out write's"
         );
     }
 }

@@ -568,11 +568,11 @@ fn new_compress(level: u32, bits: u8) -> Compress {
     Compress::new_with_window_bits(Compression::new(level.min(9)), false, bits.clamp(9, 15))
 }
 
+/// Frames as a client sends them, for tests of this layer and the socket's.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn masked(fin_op: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
+pub(crate) mod test_frames {
+    /// One masked frame: `fin_op` is the first byte (FIN bit and opcode).
+    pub(crate) fn masked(fin_op: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
         let mut v = vec![fin_op];
         let len = payload.len();
         if len < 126 {
@@ -588,6 +588,12 @@ mod tests {
         v.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
         v
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_frames::masked;
+    use super::*;
 
     fn agreed() -> Agreed {
         Agreed {
