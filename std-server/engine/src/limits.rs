@@ -264,6 +264,9 @@ pub(crate) struct Activity {
     last_ms: AtomicU64,
     in_flight: AtomicUsize,
     changed: Notify,
+    /// Whether anyone still watches for idleness: once the connection is
+    /// upgraded (the heartbeat bounds a WebSocket) its bytes are not timed.
+    watched: AtomicBool,
 }
 
 impl Default for Activity {
@@ -273,6 +276,7 @@ impl Default for Activity {
             last_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             changed: Notify::new(),
+            watched: AtomicBool::new(true),
         }
     }
 }
@@ -284,9 +288,16 @@ impl Activity {
     }
 
     fn moved(&self, n: usize) {
-        if n > 0 {
+        if n > 0 && self.watched.load(Ordering::Relaxed) {
             self.touch();
         }
+    }
+
+    /// Nobody waits on [`idle_for`](Self::idle_for) any more (the HTTP
+    /// connection ended or was upgraded): bytes moved from now on are not
+    /// timed (a clock read per read and write of every WebSocket saved).
+    pub(crate) fn unwatch(&self) {
+        self.watched.store(false, Ordering::Relaxed);
     }
 
     /// A request is in progress until the guard is dropped.

@@ -619,4 +619,5 @@ async fn serve_connection<S, ResBody>(
             let _ = conn.await;
         }
     }
+    activity.unwatch();
 }

@@ -451,7 +451,7 @@ where
     }
     loop {
         // Write what is due.
-        let (frames, close_socket) = session.with(|inner, _| {
+        let (frames, close_socket) = session.with_untimed(|inner| {
             if probing {
                 if !inner.state.is_probing() {
                     // The upgrade was cancelled or timed out.
