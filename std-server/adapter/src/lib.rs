@@ -9,12 +9,12 @@
 //! | concept | file |
 //! |---|---|
 //! | the contract: [`Adapter`], [`AdapterFactory`], connection state recovery hooks | `adapter.rs` |
-//! | how an adapter reaches its namespace's local sockets: [`LocalSockets`], [`LocalNamespace`], the server's packet format ([`Parser`]) | `local.rs` |
+//! | how an adapter reaches its namespace's local sockets: [`LocalSockets`], [`LocalNamespace`], one socket directly ([`LocalSocket`]), the server's packet format ([`Parser`]) | `local.rs` |
 //! | who a broadcast reaches: [`Room`], [`IntoRooms`], [`BroadcastOptions`] | `options.rs` |
 //! | packets: [`Outgoing`] (encoded once, queued as one unit), [`Payload`] (received arguments) | `packet.rs` |
 //! | answers to a broadcast with acks: [`AckCollector`], [`AckEvent`] | `ack.rs` |
 //! | server-side events between nodes: [`ServerEvent`] | `server_side.rs` |
-//! | the room index: [`RoomIndex`] | `rooms.rs` |
+//! | the room index, and who a broadcast reaches ([`Target`]): [`RoomIndex`] | `rooms.rs` |
 //! | connection state recovery in one process: [`ConnectionStateRecovery`], offsets, the bounded replay buffer and sessions | `recovery.rs` |
 //! | errors, each with its cause: [`AdapterError`], [`EmitError`], [`AckError`] | `error.rs` |
 //! | cluster messages for adapters of several nodes: msgpack/JSON conversions, packets, broadcast options ([`wire`]) | `wire.rs` |
@@ -65,12 +65,14 @@ pub mod wire;
 pub use ack::{AckCollector, AckEvent, AckResponse, AckSink, BroadcastAcks};
 pub use adapter::{Adapter, AdapterFactory, BoxFuture, PersistedSession, RestoredSession};
 pub use error::{AckError, AdapterError, Cause, EmitError};
-pub use local::{FoundSocket, LocalNamespace, LocalSockets, Parser, RemoteSocketData};
+pub use local::{
+    FoundSocket, LocalNamespace, LocalSocket, LocalSockets, Parser, RemoteSocketData, SocketHandle,
+};
 pub use memory::{MemoryAdapter, MemoryAdapterFactory};
 pub use options::{BroadcastFlags, BroadcastOptions, IntoRooms, Room};
 pub use oxio_engine::sync;
 pub use oxio_engine::{Message, Sid, Utf8Bytes};
 pub use packet::{Outgoing, Payload};
 pub use recovery::ConnectionStateRecovery;
-pub use rooms::RoomIndex;
+pub use rooms::{RoomIndex, Target};
 pub use server_side::{ServerAck, ServerEvent, ServerSideAcks};

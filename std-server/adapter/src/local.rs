@@ -44,7 +44,37 @@ pub trait LocalSockets: Send + Sync + 'static {
     fn parser(&self) -> Parser {
         Parser::Json
     }
+    /// Socket `sid` itself, when it is connected: an adapter may keep it
+    /// (in its room index) and deliver to it without looking it up by id
+    /// for every packet. `None` (the default): reach it by id.
+    fn socket(&self, sid: &Sid) -> Option<SocketHandle> {
+        let _ = sid;
+        None
+    }
 }
+
+/// One local socket, as an adapter delivers to it directly (see
+/// [`LocalSockets::socket`]): the same operations as [`LocalSockets`]
+/// without the lookup by id. A socket that disconnected answers
+/// [`EmitError::Closed`].
+pub trait LocalSocket: Send + Sync + 'static {
+    /// Its id.
+    fn id(&self) -> &Sid;
+    /// Queues `packet` (see [`LocalSockets::send`]).
+    fn send(&self, packet: &Outgoing, volatile: bool) -> Result<(), EmitError>;
+    /// Queues `packet`, which carries ack id `ack_id`, and routes its
+    /// answer to `sink` (see [`LocalSockets::send_with_ack`]).
+    fn send_with_ack(
+        &self,
+        packet: &Outgoing,
+        ack_id: u64,
+        sink: AckSink,
+        volatile: bool,
+    ) -> Result<(), AckError>;
+}
+
+/// A shared handle on a [`LocalSocket`].
+pub type SocketHandle = Arc<dyn LocalSocket>;
 
 /// A server's packet format, one per server (chosen in its builder): what
 /// every [`Outgoing`] of its namespaces is encoded in, and what its
@@ -158,6 +188,11 @@ impl LocalNamespace {
     /// See [`LocalSockets::next_ack_id`].
     pub fn next_ack_id(&self) -> u64 {
         self.sockets.upgrade().map(|s| s.next_ack_id()).unwrap_or(0)
+    }
+
+    /// See [`LocalSockets::socket`] (`None` once the namespace is gone).
+    pub fn socket(&self, sid: &Sid) -> Option<SocketHandle> {
+        self.sockets.upgrade()?.socket(sid)
     }
 
     /// See [`LocalSockets::parser`] (the default when the namespace is gone).

@@ -4,7 +4,7 @@ use crate::recovery::{Log, Recovery};
 use crate::{
     AckCollector, Adapter, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions,
     ConnectionStateRecovery, FoundSocket, LocalNamespace, Outgoing, PersistedSession,
-    RestoredSession, Room, RoomIndex,
+    RestoredSession, Room, RoomIndex, Target,
 };
 use oxio_engine::sync::LockExt;
 use oxio_engine::Sid;
@@ -113,14 +113,22 @@ impl MemoryAdapter {
     /// Delivers `packet` to the targeted sockets, holding it for those
     /// being restored (`log` is locked by the caller).
     fn deliver_logged(&self, log: &mut Log, packet: &Outgoing, opts: &BroadcastOptions) {
-        for sid in self.index.matching(opts) {
-            if let Some(held) = log.held.get_mut(&sid) {
-                held.push(packet, opts.flags.volatile);
-                continue;
+        let holding = !log.held.is_empty();
+        for target in self.index.targets(opts) {
+            if holding {
+                if let Some(held) = log.held.get_mut(target.id()) {
+                    held.push(packet, opts.flags.volatile);
+                    continue;
+                }
             }
-            if let Err(e) = self.ns.send(&sid, packet, opts.flags.volatile) {
-                tracing::debug!(%sid, error = %e, "broadcast not delivered");
-            }
+            self.deliver(&target, packet, opts.flags.volatile);
+        }
+    }
+
+    /// Queues `packet` for one target of a broadcast.
+    fn deliver(&self, target: &Target, packet: &Outgoing, volatile: bool) {
+        if let Err(e) = target.send(&self.ns, packet, volatile) {
+            tracing::debug!(sid = %target.id(), error = %e, "broadcast not delivered");
         }
     }
 
@@ -167,7 +175,10 @@ impl AdapterFactory for MemoryAdapterFactory {
 
 impl Adapter for MemoryAdapter {
     fn add_all(&self, sid: &Sid, rooms: &[Room]) {
-        self.index.add_all(sid, rooms);
+        // The socket itself, once connected: broadcasts reach it without a
+        // lookup by id.
+        self.index
+            .add_all_with(sid, rooms, |sid| self.ns.socket(sid));
     }
 
     fn del(&self, sid: &Sid, rooms: &[Room]) {
@@ -200,10 +211,8 @@ impl Adapter for MemoryAdapter {
             }
             return Ok(());
         }
-        for sid in self.index.matching(opts) {
-            if let Err(e) = self.ns.send(&sid, packet, opts.flags.volatile) {
-                tracing::debug!(%sid, error = %e, "broadcast not delivered");
-            }
+        for target in self.index.targets(opts) {
+            self.deliver(&target, packet, opts.flags.volatile);
         }
         Ok(())
     }
@@ -219,17 +228,19 @@ impl Adapter for MemoryAdapter {
         // A socket being restored is not connected yet: it is skipped (as
         // Node skips a socket that is not connected).
         let log = self.recovery.as_ref().map(|r| r.log.locked());
-        for sid in self.index.matching(opts) {
-            if log.as_ref().is_some_and(|l| l.held.contains_key(&sid)) {
+        for target in self.index.targets(opts) {
+            if log
+                .as_ref()
+                .is_some_and(|l| l.held.contains_key(target.id()))
+            {
                 continue;
             }
             let sink = collector.sink();
-            match self
-                .ns
-                .send_with_ack(&sid, packet, ack_id, sink, opts.flags.volatile)
-            {
+            match target.send_with_ack(&self.ns, packet, ack_id, sink, opts.flags.volatile) {
                 Ok(()) => reached += 1,
-                Err(e) => tracing::debug!(%sid, error = %e, "broadcast not delivered"),
+                Err(e) => {
+                    tracing::debug!(sid = %target.id(), error = %e, "broadcast not delivered")
+                }
             }
         }
         collector.expect_clients(reached);

@@ -20,6 +20,9 @@ use oxio_server::config::EngineConfig;
 use oxio_server::socketio::{AckSender, Data, SocketIo, SocketRef};
 use oxio_testkit::sio::{run_multi_thread, sio_config, start, SioServer, Ws};
 use oxio_testkit::stress::{at_once, emit_bin, sequences, PacketWs, Tally};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -237,6 +240,194 @@ fn binary_broadcasts_from_many_tasks_to_many_sockets() {
         }
         assert_eq!(total, CLIENTS * (TASKS * EACH) as usize);
         eprintln!("{total} deliveries checked in {:?}", started.elapsed());
+        srv.stop().await;
+    });
+}
+
+/// Per sender, the sequence numbers of the `e` events a raw client got,
+/// read until the `done` event; a socket disconnected from the namespace
+/// (`41`) is connected again (`40`) on the same connection. The client is
+/// handed back (dropping it would disconnect its socket).
+async fn read_until_done(mut ws: Ws) -> (BTreeMap<u64, Vec<u64>>, Ws) {
+    let mut got: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    loop {
+        let text = ws.next_text().await;
+        match text.as_str() {
+            "41" => ws.send("40").await,
+            t if t.starts_with("40{") => {}
+            r#"42["done"]"# => return (got, ws),
+            t => {
+                let args: (String, u64, u64) = serde_json::from_str(
+                    t.strip_prefix("42")
+                        .unwrap_or_else(|| panic!("unexpected {t}")),
+                )
+                .unwrap();
+                assert_eq!(args.0, "e", "{t}");
+                got.entry(args.1).or_default().push(args.2);
+            }
+        }
+    }
+}
+
+/// Each sender's events arrived at most once and in order.
+fn assert_in_order(got: &BTreeMap<u64, Vec<u64>>, who: &str) {
+    for (sender, seqs) in got {
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "{who}: sender {sender} out of order or twice: {seqs:?}"
+        );
+    }
+}
+
+/// Room broadcasts from 4 threads at once race joins, leaves and
+/// disconnects of the sockets they target (issue 11: the room index hands
+/// the sockets themselves to the delivery). `to(["r", "s"]).except("x")`:
+/// a socket in `r` and `s` gets every event once and in order, as does one
+/// in `r` only; one in `r` and `x` gets none; two sockets joining and
+/// leaving the three rooms meanwhile get each event at most once, in
+/// order; a socket disconnected from the namespace and connected again
+/// in a loop, on one connection, too. Afterwards the index holds exactly
+/// the rooms of the sockets still connected.
+#[test]
+fn room_broadcasts_race_joins_leaves_and_disconnects() {
+    run_multi_thread(WORKERS, async {
+        const TASKS: u32 = 4;
+        const EACH: u32 = 1000;
+        const CHURNS: usize = 400;
+        let started = Instant::now();
+        let (srv, mut sockets) = server(|_| {}).await;
+        let mut clients = Vec::new();
+        let mut socks = Vec::new();
+        for _ in 0..6 {
+            let mut ws = Ws::eio4(srv.addr).await;
+            ws.join("40").await;
+            clients.push(ws);
+            socks.push(sockets.recv().await.unwrap());
+        }
+        let [both, r_only, excluded, churn1, churn2, cycled] =
+            <[SocketRef; 6]>::try_from(socks).ok().unwrap();
+        both.join(["r", "s"]);
+        r_only.join("r");
+        excluded.join(["r", "x"]);
+        cycled.join("r");
+        let readers: Vec<_> = clients
+            .into_iter()
+            .map(|ws| tokio::spawn(read_until_done(ws)))
+            .collect();
+
+        // Until the broadcasts are done (and at least a few times): two
+        // sockets join and leave, each on a thread of its own.
+        let stop = Arc::new(AtomicBool::new(false));
+        let churners: Vec<_> = [churn1.clone(), churn2.clone()]
+            .into_iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let stop = stop.clone();
+                tokio::task::spawn_blocking(move || {
+                    let rooms = ["r", "s", "x"];
+                    let mut i = 0;
+                    while i < CHURNS || !stop.load(Ordering::Relaxed) {
+                        i += 1;
+                        let room = rooms[(i * (k + 2)) % 3];
+                        if i % 2 == 0 {
+                            s.join(room);
+                        } else {
+                            s.leave(room);
+                        }
+                    }
+                    s.leave(["r", "s", "x"]);
+                })
+            })
+            .collect();
+        // One socket is disconnected from the namespace; its client
+        // connects again, and the new socket joins `r`; again and again.
+        let stop2 = stop.clone();
+        let cycler = tokio::spawn(async move {
+            let mut current = cycled;
+            let mut cycles = 0;
+            while cycles < 20 || !stop2.load(Ordering::Relaxed) {
+                // Handed over by the connect handler, before it is
+                // connected: a disconnect now would do nothing.
+                while !current.connected() {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                current.disconnect();
+                current = sockets.recv().await.unwrap();
+                current.join("r");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                cycles += 1;
+            }
+            current
+        });
+        let io = srv.io.clone();
+        at_once(sequences(TASKS, EACH), move |t, seq| {
+            io.to(["r", "s"])
+                .except("x")
+                .emit("e", &(t, seq))
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap();
+        stop.store(true, Ordering::Relaxed);
+        for c in churners {
+            c.await.unwrap();
+        }
+        let cycled = cycler.await.unwrap();
+        let finals = [&both, &r_only, &excluded, &churn1, &churn2, &cycled];
+        for s in finals {
+            s.emit("done", &()).unwrap();
+        }
+        let (mut got, mut clients) = (Vec::new(), Vec::new());
+        for r in readers {
+            let (g, ws) = r.await.unwrap();
+            got.push(g);
+            clients.push(ws);
+        }
+        let every: BTreeMap<u64, Vec<u64>> = (0..TASKS as u64)
+            .map(|t| (t, (0..EACH as u64).collect()))
+            .collect();
+        assert_eq!(got[0], every, "in r and s");
+        assert_eq!(got[1], every, "in r");
+        assert!(got[2].is_empty(), "in x: {:?}", got[2]);
+        for (g, who) in got[3..].iter().zip(["churn1", "churn2", "cycled"]) {
+            assert_in_order(g, who);
+        }
+
+        let mut rooms: Vec<String> = srv
+            .io
+            .rooms()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        rooms.sort();
+        let mut want: Vec<String> = finals.iter().map(|s| s.id().to_string()).collect();
+        want.extend(["r", "s", "x"].map(String::from));
+        want.sort();
+        assert_eq!(rooms, want, "no room of a socket gone");
+        let mut in_r: Vec<String> = srv
+            .io
+            .to("r")
+            .fetch_sockets()
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id().to_string())
+            .collect();
+        in_r.sort();
+        let mut want_r: Vec<String> = [&both, &r_only, &excluded, &cycled]
+            .iter()
+            .map(|s| s.id().to_string())
+            .collect();
+        want_r.sort();
+        assert_eq!(in_r, want_r);
+        let counts: Vec<usize> = got.iter().map(|g| g.values().map(Vec::len).sum()).collect();
+        eprintln!(
+            "deliveries per client {counts:?} checked in {:?}",
+            started.elapsed()
+        );
+        drop(clients);
         srv.stop().await;
     });
 }

@@ -8,7 +8,7 @@ use super::{ConnectError, FetchedSocket, RemoteSocket, Sid, SocketRef};
 use core::fmt;
 use oxio_adapter::{
     AckError, AckSink, Adapter, EmitError, FoundSocket, LocalNamespace, LocalSockets, Outgoing,
-    RemoteSocketData, ServerEvent,
+    RemoteSocketData, ServerEvent, SocketHandle,
 };
 use oxio_engine::sync::RwLockExt;
 use std::collections::HashMap;
@@ -335,6 +335,13 @@ impl LocalSockets for Namespace {
 
     fn parser(&self) -> oxio_adapter::Parser {
         self.parser
+    }
+
+    /// Only the sockets lock is taken (the adapter calls this under its
+    /// index lock; nothing here holds the sockets lock while calling the
+    /// adapter).
+    fn socket(&self, sid: &Sid) -> Option<SocketHandle> {
+        self.socket(sid).map(|s| s.handle())
     }
 }
 

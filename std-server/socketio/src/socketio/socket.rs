@@ -14,7 +14,7 @@ use super::{
     AckError, DisconnectReason, EmitError, Extensions, Handshake, Outgoing, OverflowPolicy,
     Payload, Sid,
 };
-use oxio_adapter::{AckSink, IntoRooms, Room};
+use oxio_adapter::{AckSink, IntoRooms, LocalSocket, Room, SocketHandle};
 use oxio_codec::socketio::Version;
 use oxio_engine::sync::{LockExt, RwLockExt};
 use oxio_engine::{CloseReason, SendError, Session};
@@ -133,6 +133,36 @@ impl std::fmt::Debug for SocketRef {
 impl PartialEq for SocketRef {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl SocketRef {
+    /// This socket as its adapter delivers to it.
+    pub(crate) fn handle(&self) -> SocketHandle {
+        self.0.clone()
+    }
+}
+
+/// How an adapter delivers to this socket once it holds it (no lookup by
+/// id): the same checks as [`Socket::send_packet`] and
+/// [`Socket::send_with_ack_sink`].
+impl LocalSocket for Socket {
+    fn id(&self) -> &Sid {
+        &self.id
+    }
+
+    fn send(&self, packet: &Outgoing, volatile: bool) -> Result<(), EmitError> {
+        self.send_packet(packet, volatile)
+    }
+
+    fn send_with_ack(
+        &self,
+        packet: &Outgoing,
+        ack_id: u64,
+        sink: AckSink,
+        volatile: bool,
+    ) -> Result<(), AckError> {
+        self.send_with_ack_sink(packet, ack_id, sink, volatile)
     }
 }
 
@@ -565,16 +595,21 @@ impl Socket {
         if !self.connected() {
             return;
         }
+        if !self.close_with(DisconnectReason::ServerNamespaceDisconnect) {
+            return;
+        }
+        if let Some(client) = self.client.upgrade() {
+            client.remove_entry(self.ns(), &self.id);
+        }
+        // Sent once the namespace entry is gone: a client that connects
+        // again as soon as it reads it must not look like a second CONNECT
+        // of a namespace it is in (a protocol violation).
         match super::client::disconnect_message(self.ns.parser(), self.ns()) {
             Ok(msg) => {
                 // Best effort: the socket goes either way.
                 let _ = self.session.send(msg);
             }
             Err(e) => tracing::warn!(error = %e, "cannot encode DISCONNECT"),
-        }
-        self.close_with(DisconnectReason::ServerNamespaceDisconnect);
-        if let Some(client) = self.client.upgrade() {
-            client.remove_entry(self.ns(), &self.id);
         }
     }
 
