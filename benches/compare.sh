@@ -15,13 +15,15 @@
 #   --servers "LIST"   subset of: oxio socketioxide node oxio-baseline, run in the
 #                      order given (default: oxio socketioxide node, plus
 #                      oxio-baseline when OXIO_BASELINE_BIN is set)
-#   --scenarios "LIST" subset of: connect echo echo-1 broadcast room-broadcast idle
+#   --scenarios "LIST" subset of: connect echo echo-1 broadcast fanout room-broadcast idle
 #                      cluster-broadcast sharded-broadcast (default: all but
 #                      sharded-broadcast; cluster-broadcast is skipped with a
 #                      notice when redis-server is missing, unless named here).
 #                      echo: ECHO_INFLIGHT (default 4) messages in flight per client;
 #                      echo-1: one in flight (closed loop), the common shape of real
 #                      traffic; broadcast: a socket's `bcast` to all (io.emit);
+#                      fanout: the same message posted to `POST /api/update`
+#                      (REST) and emitted to all 1 000;
 #                      room-broadcast: a socket's `bcast-room` to rooms of ROOM_SIZE
 #                      (default 100) of the 1 000 receivers in turn
 #   --no-build         use the binaries already built
@@ -71,7 +73,7 @@ cd "$ROOT"
 
 QUICK=0 BIG=0 BUILD=1 REPORT=1
 SERVERS="oxio socketioxide node${OXIO_BASELINE_BIN:+ oxio-baseline}"
-SCENARIOS="connect echo echo-1 broadcast room-broadcast idle cluster-broadcast"
+SCENARIOS="connect echo echo-1 broadcast fanout room-broadcast idle cluster-broadcast"
 SCENARIOS_GIVEN=0
 OUT=""
 ARGS_GIVEN="$*"
@@ -106,11 +108,11 @@ LOGS="$OUT/logs"
 T_START=$(date +%s)
 
 if [ "$QUICK" = 1 ]; then
-    CONNECT_N="100"; ECHO_N="100"; BCAST_N="100"; IDLE_N="1000"; CLUSTER_N="100"; ROOM_N="100"
+    CONNECT_N="100"; ECHO_N="100"; BCAST_N="100"; IDLE_N="1000"; CLUSTER_N="100"; ROOM_N="100"; FANOUT_N="100"
     FLOW=(--duration 3 --warmup 1); HOLD=5
 else
     CONNECT_N="1000 10000"; ECHO_N="100 1000"; BCAST_N="100 1000"; IDLE_N="1000 10000"
-    CLUSTER_N="100 1000"; ROOM_N="1000"
+    CLUSTER_N="100 1000"; ROOM_N="1000"; FANOUT_N="1000"
     FLOW=(--duration 10 --warmup 2); HOLD=30
     if [ "$BIG" = 1 ]; then ECHO_N="$ECHO_N 5000"; BCAST_N="$BCAST_N 5000"; fi
 fi
@@ -319,7 +321,7 @@ run() {
     [ "$n" -ge 5000 ] && extra+=(--source-ips 8)
     log "$scenario, $n clients, $name (port $PORT)"
     local cmd=$scenario
-    case "$scenario" in echo-1) cmd=echo ;; room-broadcast) cmd=broadcast ;; esac
+    case "$scenario" in echo-1) cmd=echo ;; room-broadcast | fanout) cmd=broadcast ;; esac
     if ! "${PIN_LOAD[@]}" "$LOAD" "$cmd" --url "http://127.0.0.1:$PORT" -n "$n" --label "$(label_of "$name")" \
         --json "$OUT/$tag.json" "${extra[@]}" "$@" 2>&1 | tee "$LOGS/$tag.load.log"; then
         echo "compare.sh: oxio-load failed for $tag (continuing)" >&2
@@ -373,6 +375,7 @@ for scenario in $SCENARIOS; do
         echo-1) sizes=$ECHO_N; opts=("${FLOW[@]}" "${ECHO1_OPTS[@]}") ;;
         broadcast) sizes=$BCAST_N; opts=("${FLOW[@]}" "${BCAST_OPTS[@]}") ;;
         room-broadcast) sizes=$ROOM_N; opts=("${FLOW[@]}" "${ROOM_OPTS[@]}") ;;
+        fanout) sizes=$FANOUT_N; opts=("${FLOW[@]}" "${BCAST_OPTS[@]}" --rest) ;;
         idle) sizes=$IDLE_N; opts=(--hold "$HOLD") ;;
         *) echo "compare.sh: unknown scenario $scenario" >&2; exit 2 ;;
     esac

@@ -52,7 +52,27 @@ if (clusterAt >= 0) {
   args.splice(clusterAt, 2);
 }
 const port = Number(args[0] ?? process.env.PORT ?? 3000);
-const httpServer = http.createServer();
+// The REST fan-out of the load contract: POST /api/update emits its JSON
+// body as `bcast` to every socket of `/` (socket.io handles /socket.io/).
+const httpServer = http.createServer((req, res) => {
+  if (req.method !== "POST" || req.url !== "/api/update") {
+    res.writeHead(404).end();
+    return;
+  }
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    let arg;
+    try {
+      arg = JSON.parse(Buffer.concat(chunks).toString());
+    } catch {
+      res.writeHead(400, { "content-type": "application/json", "content-length": 2 }).end("{}");
+      return;
+    }
+    io.emit("bcast", arg);
+    res.writeHead(200, { "content-type": "application/json", "content-length": 2 }).end("{}");
+  });
+});
 const io = new Server(httpServer, {
   serveClient: false,
   ...(recoveryMs > 0 ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs } } : {}),

@@ -39,7 +39,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 /// The oxio server of the load comparison: `/` answers `echo` with
-/// `echo-response` (same args) and re-emits `bcast` to every socket.
+/// `echo-response` (same args) and re-emits `bcast` to every socket;
+/// `POST /api/update` emits its JSON body as `bcast` to every socket.
 #[derive(Debug, Parser)]
 #[command(name = "oxio-bench-server", version)]
 struct Cli {
@@ -146,6 +147,26 @@ fn on_connect(io: &Io, s: &SocketRef, emit_echo: bool) {
     });
 }
 
+/// The REST fan-out of the load contract: `POST /api/update` emits its
+/// body (one JSON value) as `bcast` to every socket of `/`, then answers
+/// 200 `{}` (400 for a body that is not JSON).
+fn rest_routes(io: Io) -> axum::Router {
+    use axum::http::StatusCode;
+    let update = move |body: axum::body::Bytes| {
+        let io = io.clone();
+        async move {
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(arg) => {
+                    let _ = io.emit("bcast", &(arg,));
+                    (StatusCode::OK, "{}")
+                }
+                Err(_) => (StatusCode::BAD_REQUEST, "{}"),
+            }
+        }
+    };
+    axum::Router::new().route("/api/update", axum::routing::post(update))
+}
+
 /// Node's listen backlog (511), for every compared server: Rust's
 /// `TcpListener::bind` uses 128, which overflows in a connect storm (the
 /// dropped SYNs come back after 1 s).
@@ -229,7 +250,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         }
     };
-    oxio_server::service::serve(listener, engine, signal).await;
+    oxio_server::service::serve_app(listener, engine, rest_routes(sio.io()), signal).await;
     Ok(())
 }
 

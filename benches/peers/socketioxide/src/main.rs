@@ -4,7 +4,8 @@
 //! carrying the same argument; `bcast` (one argument) re-emitted to every
 //! socket as `bcast`; `join` (a room name, with an ack) joins that room and
 //! acks with no arguments; `bcast-room` (room name, one argument) re-emits
-//! the argument as `bcast` to every socket of that room.
+//! the argument as `bcast` to every socket of that room; `POST /api/update`
+//! (a JSON body) emits the body as `bcast` to every socket.
 //! socketioxide's defaults otherwise (pingInterval 25 s, pingTimeout 20 s).
 //!
 //! Usage: `socketioxide-peer [PORT]` (or env `PORT`; default 3000; 0 = any
@@ -58,7 +59,20 @@ async fn main() -> std::io::Result<()> {
         })?;
     let (layer, io) = SocketIo::new_layer();
     io.ns("/", on_connect);
-    let app = axum::Router::new().layer(layer);
+    // The REST fan-out: `POST /api/update` emits its JSON body as `bcast`.
+    let rest_io = io.clone();
+    let update = async move |body: axum::body::Bytes| {
+        let Ok(arg) = serde_json::from_slice::<Value>(&body) else {
+            return (axum::http::StatusCode::BAD_REQUEST, "{}");
+        };
+        if let Err(e) = rest_io.emit("bcast", &arg).await {
+            eprintln!("update: {e}");
+        }
+        (axum::http::StatusCode::OK, "{}")
+    };
+    let app = axum::Router::new()
+        .route("/api/update", axum::routing::post(update))
+        .layer(layer);
     // Node's listen backlog (511), as for every compared server (Rust's
     // `TcpListener::bind` uses 128, which overflows in a connect storm).
     let socket = tokio::net::TcpSocket::new_v4()?;

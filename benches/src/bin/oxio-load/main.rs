@@ -165,6 +165,12 @@ struct FlowArgs {
     /// to the rooms in turn, so each message reaches K receivers.
     #[arg(long, value_name = "K", default_value_t = 0)]
     room_size: usize,
+    /// Broadcast only: the emitter posts each message to the server's
+    /// `POST /api/update` (the REST fan-out of the load contract: the body
+    /// is the `bcast` argument, emitted to every socket of `/`) instead of
+    /// sending `bcast` on its socket; its own copy still closes the loop.
+    #[arg(long)]
+    rest: bool,
 }
 
 impl FlowArgs {
@@ -180,6 +186,7 @@ impl FlowArgs {
             },
             payload_bytes: self.payload_bytes,
             room_size: self.room_size,
+            rest: self.rest,
         })
     }
 }

@@ -66,6 +66,10 @@ fn scenario_key(r: &RunResult) -> &str {
         "cluster-broadcast"
     } else if r.scenario == "broadcast" && param("room_size").unwrap_or(0) > 0 {
         "room-broadcast"
+    } else if r.scenario == "broadcast"
+        && r.params.get("rest").and_then(serde_json::Value::as_bool) == Some(true)
+    {
+        "fanout"
     } else if r.scenario == "echo" && param("inflight") == Some(1) {
         "echo-1"
     } else {
@@ -105,7 +109,7 @@ struct Metric {
 
 /// In table order; [`plot`] draws the first two (echo with K in flight,
 /// broadcast to all).
-const METRICS: [Metric; 7] = [
+const METRICS: [Metric; 8] = [
     Metric {
         scenario: "echo",
         title: "Echo round trips",
@@ -129,6 +133,14 @@ const METRICS: [Metric; 7] = [
         higher_better: true,
         value: |r| r.echo.as_ref().map(|e| e.msgs_per_s),
         p99: |r| r.echo.as_ref().map(|e| e.rtt.p99_ms),
+    },
+    Metric {
+        scenario: "fanout",
+        title: "REST fan-out (`POST /api/update` emitted to every socket: `io.emit`)",
+        unit: "deliveries/s",
+        higher_better: true,
+        value: |r| r.broadcast.as_ref().map(|b| b.deliveries_per_s),
+        p99: |r| r.broadcast.as_ref().map(|b| b.latency.p99_ms),
     },
     Metric {
         scenario: "room-broadcast",

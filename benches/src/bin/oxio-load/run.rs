@@ -5,6 +5,7 @@ use crate::proto::{
     classify, now_us, stamped_event, stamped_room_event, Client, ClientError, ConnectOptions,
     Incoming, Kind, Target,
 };
+use crate::soak::Http;
 use crate::stats::{
     rss_kib, BroadcastResult, ConnectResult, Counter, EchoResult, ErrorLog, IdleResult, RunResult,
     Samples, ServerUsage, SharedHist,
@@ -55,6 +56,9 @@ pub struct Flow {
     /// puts receiver i in room `room-{i / K}` (rooms of K), the emitter in
     /// every room, and sends `bcast-room` to the rooms in turn.
     pub room_size: usize,
+    /// Broadcast only: post each message to `POST /api/update` instead of
+    /// sending `bcast` on the emitter's socket (the REST fan-out).
+    pub rest: bool,
 }
 
 impl Flow {
@@ -110,6 +114,7 @@ impl Scenario {
                 "rate": f.rate,
                 "payload_bytes": f.payload_bytes,
                 "room_size": f.room_size,
+                "rest": f.rest,
             })
         };
         let v = match self {
@@ -288,13 +293,40 @@ async fn run_echo(
     }
 }
 
+/// One broadcast message from the emitter: `bcast` (or `bcast-room`) on its
+/// socket, or with `rest` a `POST /api/update` of the stamped argument.
+async fn emit(
+    ctx: &Ctx,
+    client: &mut Client,
+    rest: Option<&mut Http>,
+    plan: &Plan,
+    event: &str,
+    padding: &str,
+    flush: bool,
+) -> Result<(), ClientError> {
+    let Some(http) = rest else {
+        return send_stamped(ctx, client, plan, event, padding, flush).await;
+    };
+    let t = now_us();
+    let body = json!({ "t": t, "p": padding }).to_string();
+    http.request("POST", "/api/update", body.as_bytes())
+        .await
+        .map_err(|e| ClientError::Protocol(format!("POST /api/update: {e}")))?;
+    if plan.in_window(t) {
+        ctx.sent.inc();
+    }
+    Ok(())
+}
+
 async fn run_emitter(
     ctx: &Ctx,
     client: &mut Client,
+    target: &Target,
     plan: &Plan,
     flow: &Flow,
 ) -> Result<(), ClientError> {
     let padding = "x".repeat(flow.payload_bytes);
+    let mut rest = flow.rest.then(|| Http::new(target));
     // `bcast`, or `room:<name>` for the rooms in turn (see `send_stamped`).
     let rooms: Vec<String> = (0..flow.rooms(ctx.clients))
         .map(|i| format!("room:{}", room_name(i)))
@@ -312,7 +344,7 @@ async fn run_emitter(
     let mut inflight = 0u32;
     if closed_loop {
         for _ in 0..flow.inflight {
-            send_stamped(ctx, client, plan, &event(), &padding, false).await?;
+            emit(ctx, client, rest.as_mut(), plan, &event(), &padding, false).await?;
             inflight = inflight.saturating_add(1);
         }
         client.flush().await?;
@@ -332,18 +364,18 @@ async fn run_emitter(
                     inflight = inflight.saturating_sub(1);
                     last_progress = Instant::now();
                     if closed_loop && now_us() < plan.stop_us {
-                        send_stamped(ctx, client, plan, &event(), &padding, true).await?;
+                        emit(ctx, client, rest.as_mut(), plan, &event(), &padding, true).await?;
                         inflight = inflight.saturating_add(1);
                     }
                 }
             }
             () = tick(&mut ticker) => {
-                send_stamped(ctx, client, plan, &event(), &padding, true).await?;
+                emit(ctx, client, rest.as_mut(), plan, &event(), &padding, true).await?;
             }
             _ = watchdog.tick(), if closed_loop => {
                 if last_progress.elapsed() > Duration::from_secs(1) {
                     ctx.errors.note("emitter: own bcast copy not back within 1 s; resent".to_owned());
-                    send_stamped(ctx, client, plan, &event(), &padding, true).await?;
+                    emit(ctx, client, rest.as_mut(), plan, &event(), &padding, true).await?;
                     last_progress = Instant::now();
                 }
             }
@@ -467,7 +499,7 @@ async fn client_task(
         Ok(plan) => match (&ctx.scenario, role) {
             (Scenario::Echo(flow), _) => run_echo(&ctx, &mut client, &plan, flow).await,
             (Scenario::Broadcast(flow), Role::Emitter) => {
-                run_emitter(&ctx, &mut client, &plan, flow).await
+                run_emitter(&ctx, &mut client, &target, &plan, flow).await
             }
             (Scenario::Broadcast(_), Role::Plain) => run_receiver(&ctx, &mut client, &plan).await,
             (Scenario::Idle { .. } | Scenario::Connect, _) => {

@@ -188,15 +188,15 @@ fn classify(sio: &str) -> Seen {
 }
 
 /// One HTTP/1.1 connection (keep-alive, reconnecting when the server
-/// closed it), for the polling transport.
-struct Http {
+/// closed it), for the polling transport and the REST fan-out.
+pub(crate) struct Http {
     addr: std::net::SocketAddr,
     host: String,
     conn: Option<BufReader<TcpStream>>,
 }
 
 impl Http {
-    fn new(target: &Target) -> Http {
+    pub(crate) fn new(target: &Target) -> Http {
         Http {
             addr: target.addr,
             host: target.addr.to_string(),
@@ -204,7 +204,12 @@ impl Http {
         }
     }
 
-    async fn request(&mut self, method: &str, path: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+    pub(crate) async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<Vec<u8>, String> {
         let reused = self.conn.is_some();
         match self.try_request(method, path, body).await {
             Ok(b) => Ok(b),
