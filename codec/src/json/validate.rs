@@ -279,39 +279,50 @@ const HI: u64 = 0x8080_8080_8080_8080;
 const LO: u64 = 0x0101_0101_0101_0101;
 
 /// A mask with the high bit set in (at least) the lowest byte of `w` that is
-/// `"`, `\` or below 0x20: the bytes that end the fast path inside a string.
-/// Zero when there is none. The lowest set bit is exact (bits above it may be
-/// false positives from borrows), so with the word read little-endian,
-/// `mask.trailing_zeros() / 8` is the index of the first such byte.
-#[inline]
-fn attention_mask(w: u64) -> u64 {
-    let quote = w ^ (LO * u64::from(b'"'));
-    let backslash = w ^ (LO * u64::from(b'\\'));
-    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
-    // Bytes < 0x20: subtracting 0x20 borrows into the high bit.
-    let control = w.wrapping_sub(LO * 0x20) & !w & HI;
-    has_zero(quote) | has_zero(backslash) | control
+/// `"`, `\` or below 0x20: the bytes that end the fast path inside a string,
+/// and the bytes a JSON string must escape. Zero when there is none. The
+/// lowest set bit is exact (bits above it may be false positives from
+/// borrows), so with the word read little-endian, `mask.trailing_zeros() / 8`
+/// is the index of the first such byte.
+///
+/// Two byte tests instead of three: flipping bit 1 maps `"` (0x22) to 0x20
+/// and keeps 0x00–0x1F below 0x20 while every other byte stays at or above
+/// 0x21, so "below 0x21 after the flip" is "control or quote"; the
+/// backslash is a zero test.
+#[inline(always)]
+pub(crate) const fn special_mask(w: u64) -> u64 {
+    let flipped = w ^ (LO * 0x02);
+    // Bytes < 0x21: subtracting 0x21 borrows into the high bit (exact for
+    // the lowest such byte; bytes >= 0x80 are excluded by `!flipped`).
+    let control_or_quote = flipped.wrapping_sub(LO * 0x21) & !flipped;
+    let backslash = w ^ (LO * b'\\' as u64);
+    let backslash = backslash.wrapping_sub(LO) & !backslash;
+    (control_or_quote | backslash) & HI
 }
 
 /// Validates the string whose opening quote is at `pos`; returns the offset
 /// past its closing quote. Control characters and bad escapes are errors;
 /// unpaired surrogate escapes are accepted, as `JSON.parse` accepts them (UTF-8 itself is the caller's `&str`
 /// guarantee, or is checked by [`crate::json`] users that start from bytes).
-#[inline]
+#[inline(always)]
 pub(crate) fn string_end(json: &[u8], pos: usize) -> Result<usize, JsonError> {
     let mut i = pos + 1;
     loop {
-        // Fast path: eight plain bytes at a time; on the word that holds a
-        // special byte, jump straight to it (one word test per stop, not one
-        // per byte before it).
-        while let Some(chunk) = json.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let mask = attention_mask(u64::from_le_bytes(word));
+        // Fast path: eight plain bytes at a time; the first special byte
+        // is taken from the word itself (no second read, no bounds check).
+        while let Some(chunk) = json.get(i..).and_then(|s| s.first_chunk::<8>()) {
+            let w = u64::from_le_bytes(*chunk);
+            let mask = special_mask(w);
             if mask != 0 {
-                // At most 7: the index of a byte within the word.
-                i += (mask.trailing_zeros() / 8) as usize;
-                break;
+                // The bit offset of the first special byte's lowest bit.
+                let shift = mask.trailing_zeros() & !7;
+                i += (shift / 8) as usize;
+                match (w >> shift) as u8 {
+                    b'"' => return Ok(i + 1),
+                    b'\\' => i = escape_end(json, i)?,
+                    _ => return Err(JsonError::InvalidString),
+                }
+                continue;
             }
             i += 8;
         }

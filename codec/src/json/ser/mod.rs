@@ -42,6 +42,7 @@ pub use serializer::{Compound, Serializer};
 pub(crate) use string::find_special;
 pub use string::write_str;
 pub use write::{AttachmentCounter, BinarySink, LenCounter, SliceWriter, Write};
+pub(crate) use write::put_parts;
 
 use serde::Serialize;
 

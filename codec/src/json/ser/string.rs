@@ -9,23 +9,11 @@ use super::write::Write;
 use crate::json::JsonError;
 
 const LOW_BITS: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether any byte of the 8-byte word is zero.
-#[inline(always)]
-const fn has_zero_byte(x: u64) -> bool {
-    x.wrapping_sub(LOW_BITS) & !x & HIGH_BITS != 0
-}
-
 /// Whether any byte of the word is `"`, `\` or below 0x20: exactly the
 /// bytes a JSON string must escape, and the bytes a reader must stop at.
 #[inline(always)]
 const fn word_is_special(x: u64) -> bool {
-    // "Has a byte below n" (n ≤ 128): (x - n·LOW) & !x & HIGH.
-    let below_space = x.wrapping_sub(LOW_BITS * 0x20) & !x & HIGH_BITS != 0;
-    below_space
-        || has_zero_byte(x ^ (LOW_BITS * b'"' as u64))
-        || has_zero_byte(x ^ (LOW_BITS * b'\\' as u64))
+    crate::json::validate::special_mask(x) != 0
 }
 
 /// Whether one byte is `"`, `\` or a control character below 0x20.
@@ -113,9 +101,74 @@ pub fn write_str<W: Write>(w: &mut W, s: &str) -> Result<(), JsonError> {
 
 #[inline]
 pub(crate) fn write_quoted<W: Write + ?Sized>(w: &mut W, s: &str) -> Result<(), JsonError> {
-    w.write_byte(b'"')?;
+    write_framed(w, b"\"", s, b"\"")
+}
+
+/// Writes `head`, `s` escaped, then `tail` (`head` and `tail` are written
+/// as they are). A string that needs no escaping, the common case, goes to
+/// the writer in one [`Write::write_parts`] call.
+#[inline(always)]
+pub(crate) fn write_framed<W: Write + ?Sized>(
+    w: &mut W,
+    head: &[u8],
+    s: &str,
+    tail: &[u8],
+) -> Result<(), JsonError> {
+    let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        return w.write_parts(head, bytes, tail);
+    }
+    w.write_all(head)?;
     write_str_contents(w, s)?;
-    w.write_byte(b'"')
+    w.write_all(tail)
+}
+
+/// Whether any byte of `bytes` is `"`, `\` or below 0x20, eight bytes per
+/// test: whole words, then the last eight bytes (overlapping); a string
+/// shorter than a word is tested as one word built from overlapping
+/// pieces of it, padded with a plain byte.
+#[inline]
+pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    if n < 8 {
+        return word_is_special(short_word(bytes));
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        if chunk.first_chunk::<8>().is_some_and(|c| word_is_special(u64::from_le_bytes(*c))) {
+            return true;
+        }
+    }
+    if chunks.remainder().is_empty() {
+        return false;
+    }
+    bytes
+        .get(n - 8..)
+        .and_then(|s| s.first_chunk::<8>())
+        .is_some_and(|c| word_is_special(u64::from_le_bytes(*c)))
+}
+
+/// A word holding every byte of `bytes` (fewer than 8) at least once, and
+/// otherwise only `A`: two overlapping 4-byte reads, or first, middle and
+/// last byte.
+#[inline(always)]
+fn short_word(bytes: &[u8]) -> u64 {
+    const PAD: u64 = LOW_BITS * b'A' as u64;
+    let n = bytes.len();
+    let four = |at: usize| {
+        bytes
+            .get(at..)
+            .and_then(|s| s.first_chunk::<4>())
+            .map_or(PAD as u32, |c| u32::from_le_bytes(*c))
+    };
+    if n >= 4 {
+        u64::from(four(0)) | u64::from(four(n - 4)) << 32
+    } else if n > 0 {
+        let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(b'A'));
+        at(0) | at(n / 2) << 8 | at(n - 1) << 16 | PAD << 24
+    } else {
+        PAD
+    }
 }
 
 /// Adapts a [`Write`] to `core::fmt::Write`, escaping as it goes; used by
@@ -148,6 +201,56 @@ mod tests {
                 let expect = if is_special(b) { pos } else { 20 };
                 assert_eq!(find_special(&v, 0), expect, "byte {b:#x} at {pos}");
                 assert_eq!(find_special(&v, pos.min(3)), expect);
+            }
+        }
+    }
+
+    #[test]
+    fn needs_escape_sees_every_byte_at_every_position_and_length() {
+        for len in 0..=26 {
+            let plain = std::vec![b'a'; len];
+            assert!(!needs_escape(&plain), "len {len}");
+            for pos in 0..len {
+                for b in 0u8..=255 {
+                    let mut v = plain.clone();
+                    v[pos] = b;
+                    assert_eq!(needs_escape(&v), is_special(b), "byte {b:#x} at {pos} of {len}");
+                }
+            }
+        }
+        // Non-ASCII around a special byte (borrows from bytes >= 0x80).
+        assert!(needs_escape("é\"é".as_bytes()));
+        assert!(!needs_escape("é€😀\u{7f}".as_bytes()));
+    }
+
+    #[test]
+    fn strings_are_written_like_json_stringify_through_every_writer() {
+        use crate::json::ser::SliceWriter;
+        extern crate alloc;
+        for len in 0..40 {
+            for special in [None, Some('"'), Some('\n'), Some('\u{1}'), Some('é')] {
+                for pos in 0..=len {
+                    let mut s: std::string::String = "abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..len].into();
+                    if let Some(c) = special {
+                        s.insert(pos.min(s.len()), c);
+                    }
+                    let expect = serde_json::to_string(&s).unwrap();
+                    let mut buf = [0u8; 128];
+                    let mut w = SliceWriter::new(&mut buf);
+                    write_quoted(&mut w, &s).unwrap();
+                    assert_eq!(w.written(), expect.as_bytes(), "{s:?}");
+                    let mut v = alloc::vec::Vec::new();
+                    write_framed(&mut v, b",\"", &s, b"\":").unwrap();
+                    assert_eq!(v, std::format!(",{expect}:").into_bytes(), "{s:?}");
+                    // Exactly the needed space suffices; one byte less fails.
+                    let mut small = std::vec![0u8; expect.len()];
+                    let mut w = SliceWriter::new(&mut small);
+                    write_quoted(&mut w, &s).unwrap();
+                    assert_eq!(w.written(), expect.as_bytes());
+                    let mut small = std::vec![0u8; expect.len() - 1];
+                    let mut w = SliceWriter::new(&mut small);
+                    assert_eq!(write_quoted(&mut w, &s), Err(JsonError::BufferFull));
+                }
             }
         }
     }
