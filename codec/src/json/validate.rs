@@ -207,6 +207,19 @@ fn object_key(json: &[u8], pos: usize) -> Result<usize, JsonError> {
         Some(_) => return Err(JsonError::UnexpectedByte { offset: pos }),
         None => return Err(JsonError::UnexpectedEnd),
     }
+    // Fast path for the common short key written without spaces: the first
+    // special byte of the word after the opening quote is the closing
+    // quote, and the colon follows it in the same word.
+    if let Some(chunk) = json.get(pos + 1..).and_then(|s| s.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*chunk);
+        let mask = special_mask(w);
+        if mask != 0 {
+            let shift = mask.trailing_zeros() & !7;
+            if shift < 56 && (w >> shift) as u16 == u16::from_le_bytes([b'"', b':']) {
+                return Ok(skip_ws(json, pos + 1 + (shift / 8) as usize + 2));
+            }
+        }
+    }
     let pos = skip_ws(json, string_end(json, pos)?);
     match json.get(pos) {
         Some(b':') => Ok(skip_ws(json, pos + 1)),
@@ -498,6 +511,129 @@ mod tests {
                 };
                 assert_eq!(validate(s.as_bytes(), 128), expect, "{s:?}");
             }
+        }
+    }
+
+    /// The byte-at-a-time definition `special_mask` must agree with.
+    fn is_special(b: u8) -> bool {
+        b < 0x20 || b == b'"' || b == b'\\'
+    }
+
+    #[test]
+    fn special_mask_finds_the_first_special_byte_of_every_word() {
+        // Every byte value at every position, over plain and non-ASCII
+        // backgrounds (bytes >= 0x80 must not look special nor hide one).
+        for background in [b'a', b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xc3, 0xff] {
+            for pos in 0..8 {
+                for b in 0u8..=255 {
+                    let mut word = [background; 8];
+                    word[pos] = b;
+                    let mask = special_mask(u64::from_le_bytes(word));
+                    let first = word.iter().position(|&x| is_special(x));
+                    match first {
+                        None => assert_eq!(mask, 0, "{word:x?}"),
+                        Some(at) => {
+                            assert_eq!((mask.trailing_zeros() / 8) as usize, at, "{word:x?}")
+                        }
+                    }
+                }
+            }
+        }
+        // Two specials: the lowest is reported, whatever is above it.
+        for lo in 0..8 {
+            for hi in lo + 1..8 {
+                for (a, b) in [(b'"', 0u8), (0x1f, b'\\'), (b'\\', b'"'), (0, 0)] {
+                    let mut word = [0x80u8; 8];
+                    word[lo] = a;
+                    word[hi] = b;
+                    let mask = special_mask(u64::from_le_bytes(word));
+                    assert_eq!((mask.trailing_zeros() / 8) as usize, lo, "{word:x?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strings_agree_with_serde_json_at_every_offset() {
+        // Each special byte or escape at every offset of a 0..24-byte
+        // string, so that it falls in every slot of a word, across word
+        // boundaries and in the byte-at-a-time tail.
+        let inserts: [&[u8]; 12] = [
+            b"\\n",
+            b"\\\\",
+            b"\\\"",
+            b"\\u00e9",
+            b"\\uD83D\\uDE00",
+            b"\\x",
+            b"\\u12g4",
+            b"\\",
+            b"\x01",
+            b"\x1f",
+            b"\t",
+            "é😀".as_bytes(),
+        ];
+        for len in 0..24 {
+            for at in 0..=len {
+                for ins in inserts {
+                    let mut s = std::vec![b'"'];
+                    s.extend(std::iter::repeat_n(b'a', at));
+                    s.extend_from_slice(ins);
+                    s.extend(std::iter::repeat_n(b'b', len - at));
+                    s.push(b'"');
+                    let text = core::str::from_utf8(&s).unwrap();
+                    let theirs = serde_json::from_str::<serde_json::Value>(text).is_ok();
+                    assert_eq!(validate(&s, 128).is_ok(), theirs, "{text:?}");
+                    // As an object key, which has a fast path of its own.
+                    let mut obj = std::vec![b'{'];
+                    obj.extend_from_slice(&s);
+                    obj.extend_from_slice(b":1}");
+                    let text = core::str::from_utf8(&obj).unwrap();
+                    let theirs = serde_json::from_str::<serde_json::Value>(text).is_ok();
+                    assert_eq!(validate(&obj, 128).is_ok(), theirs, "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn object_keys_of_every_short_length_with_and_without_spaces() {
+        for len in 0..12 {
+            let key = "k".repeat(len);
+            ok(&std::format!(r#"{{"{key}":1}}"#));
+            ok(&std::format!(r#"{{"{key}" :1}}"#));
+            ok(&std::format!(r#"{{"{key}": 1}}"#));
+            ok(&std::format!(r#"{{"a":0,"{key}":"v"}}"#));
+            // A quote that is not followed by a colon.
+            let at = 2 + len + 1;
+            bad(
+                &std::format!(r#"{{"{key}"x:1}}"#),
+                JsonError::UnexpectedByte { offset: at },
+            );
+            bad(
+                &std::format!(r#"{{"{key}","#),
+                JsonError::UnexpectedByte { offset: at },
+            );
+            bad(&std::format!(r#"{{"{key}""#), JsonError::UnexpectedEnd);
+            bad(&std::format!("{{\"{key}\n\":1}}"), JsonError::InvalidString);
+            bad(&std::format!("{{\"{key}\\\":1}}"), JsonError::UnexpectedEnd);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_bytes_do_not_hide_a_special_byte() {
+        // `validate` works on bytes (UTF-8 is the `&str` caller's
+        // guarantee); bytes >= 0x80, valid UTF-8 or not, are plain string
+        // content and must not mask a control character or quote after them.
+        for pad in 0..10 {
+            let mut s = std::vec![b'"'];
+            s.extend(std::iter::repeat_n(0xffu8, pad));
+            s.push(0x01);
+            s.push(b'"');
+            assert_eq!(validate(&s, 128), Err(JsonError::InvalidString), "{s:x?}");
+            let mut s = std::vec![b'"'];
+            s.extend(std::iter::repeat_n(0xc3u8, pad));
+            s.push(b'"');
+            assert_eq!(validate(&s, 128), Ok(()), "{s:x?}");
         }
     }
 

@@ -41,8 +41,8 @@ mod write;
 pub use serializer::{Compound, Serializer};
 pub(crate) use string::find_special;
 pub use string::write_str;
-pub use write::{AttachmentCounter, BinarySink, LenCounter, SliceWriter, Write};
 pub(crate) use write::put_parts;
+pub use write::{AttachmentCounter, BinarySink, LenCounter, SliceWriter, Write};
 
 use serde::Serialize;
 

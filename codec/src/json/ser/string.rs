@@ -135,7 +135,10 @@ pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
     }
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
-        if chunk.first_chunk::<8>().is_some_and(|c| word_is_special(u64::from_le_bytes(*c))) {
+        if chunk
+            .first_chunk::<8>()
+            .is_some_and(|c| word_is_special(u64::from_le_bytes(*c)))
+        {
             return true;
         }
     }
@@ -214,7 +217,11 @@ mod tests {
                 for b in 0u8..=255 {
                     let mut v = plain.clone();
                     v[pos] = b;
-                    assert_eq!(needs_escape(&v), is_special(b), "byte {b:#x} at {pos} of {len}");
+                    assert_eq!(
+                        needs_escape(&v),
+                        is_special(b),
+                        "byte {b:#x} at {pos} of {len}"
+                    );
                 }
             }
         }
@@ -230,7 +237,8 @@ mod tests {
         for len in 0..40 {
             for special in [None, Some('"'), Some('\n'), Some('\u{1}'), Some('é')] {
                 for pos in 0..=len {
-                    let mut s: std::string::String = "abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..len].into();
+                    let mut s: std::string::String =
+                        "abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..len].into();
                     if let Some(c) = special {
                         s.insert(pos.min(s.len()), c);
                     }
