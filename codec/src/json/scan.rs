@@ -218,7 +218,7 @@ impl<'a> RawStr<'a> {
         let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
         Some(RawStr {
             raw: inner,
-            escaped: inner.as_bytes().contains(&b'\\'),
+            escaped: super::validate::has_backslash(inner.as_bytes()),
         })
     }
 

@@ -313,6 +313,65 @@ pub(crate) const fn special_mask(w: u64) -> u64 {
     (control_or_quote | backslash) & HI
 }
 
+/// Whether `test` holds for some word of `bytes`, read eight bytes at a
+/// time: whole words, then the last eight bytes (overlapping); fewer than
+/// eight bytes are tested as one word built from overlapping pieces of
+/// them and padded with `A`. For tests of the form "some byte is in a set
+/// that excludes `A`", this is "some byte of `bytes` is in the set".
+#[inline(always)]
+pub(crate) fn any_word(bytes: &[u8], test: impl Fn(u64) -> bool) -> bool {
+    let n = bytes.len();
+    if n < 8 {
+        return test(short_word(bytes));
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        if chunk
+            .first_chunk::<8>()
+            .is_some_and(|c| test(u64::from_le_bytes(*c)))
+        {
+            return true;
+        }
+    }
+    !chunks.remainder().is_empty()
+        && bytes
+            .get(n - 8..)
+            .and_then(|s| s.first_chunk::<8>())
+            .is_some_and(|c| test(u64::from_le_bytes(*c)))
+}
+
+/// A word holding every byte of `bytes` (fewer than 8) at least once, and
+/// otherwise only `A`: two overlapping 4-byte reads, or first, middle and
+/// last byte.
+#[inline(always)]
+fn short_word(bytes: &[u8]) -> u64 {
+    const PAD: u64 = LO * b'A' as u64;
+    let n = bytes.len();
+    let four = |at: usize| {
+        bytes
+            .get(at..)
+            .and_then(|s| s.first_chunk::<4>())
+            .map_or(PAD as u32, |c| u32::from_le_bytes(*c))
+    };
+    if n >= 4 {
+        u64::from(four(0)) | u64::from(four(n - 4)) << 32
+    } else if n > 0 {
+        let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(b'A'));
+        at(0) | at(n / 2) << 8 | at(n - 1) << 16 | PAD << 24
+    } else {
+        PAD
+    }
+}
+
+/// Whether `bytes` holds a `\`, eight bytes per test.
+#[inline]
+pub(crate) fn has_backslash(bytes: &[u8]) -> bool {
+    any_word(bytes, |w| {
+        let x = w ^ (LO * b'\\' as u64);
+        x.wrapping_sub(LO) & !x & HI != 0
+    })
+}
+
 /// Validates the string whose opening quote is at `pos`; returns the offset
 /// past its closing quote. Control characters and bad escapes are errors;
 /// unpaired surrogate escapes are accepted, as `JSON.parse` accepts them (UTF-8 itself is the caller's `&str`
@@ -548,6 +607,24 @@ mod tests {
                     word[hi] = b;
                     let mask = special_mask(u64::from_le_bytes(word));
                     assert_eq!((mask.trailing_zeros() / 8) as usize, lo, "{word:x?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn has_backslash_sees_every_byte_at_every_position_and_length() {
+        for len in 0..=26 {
+            assert!(!has_backslash(&std::vec![0x5bu8; len]), "len {len}");
+            for pos in 0..len {
+                for b in 0u8..=255 {
+                    let mut v = std::vec![0x5du8; len];
+                    v[pos] = b;
+                    assert_eq!(
+                        has_backslash(&v),
+                        b == b'\\',
+                        "byte {b:#x} at {pos} of {len}"
+                    );
                 }
             }
         }

@@ -8,7 +8,6 @@
 use super::write::Write;
 use crate::json::JsonError;
 
-const LOW_BITS: u64 = 0x0101_0101_0101_0101;
 /// Whether any byte of the word is `"`, `\` or below 0x20: exactly the
 /// bytes a JSON string must escape, and the bytes a reader must stop at.
 #[inline(always)]
@@ -124,54 +123,10 @@ pub(crate) fn write_framed<W: Write + ?Sized>(
 }
 
 /// Whether any byte of `bytes` is `"`, `\` or below 0x20, eight bytes per
-/// test: whole words, then the last eight bytes (overlapping); a string
-/// shorter than a word is tested as one word built from overlapping
-/// pieces of it, padded with a plain byte.
+/// test.
 #[inline]
 pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
-    let n = bytes.len();
-    if n < 8 {
-        return word_is_special(short_word(bytes));
-    }
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        if chunk
-            .first_chunk::<8>()
-            .is_some_and(|c| word_is_special(u64::from_le_bytes(*c)))
-        {
-            return true;
-        }
-    }
-    if chunks.remainder().is_empty() {
-        return false;
-    }
-    bytes
-        .get(n - 8..)
-        .and_then(|s| s.first_chunk::<8>())
-        .is_some_and(|c| word_is_special(u64::from_le_bytes(*c)))
-}
-
-/// A word holding every byte of `bytes` (fewer than 8) at least once, and
-/// otherwise only `A`: two overlapping 4-byte reads, or first, middle and
-/// last byte.
-#[inline(always)]
-fn short_word(bytes: &[u8]) -> u64 {
-    const PAD: u64 = LOW_BITS * b'A' as u64;
-    let n = bytes.len();
-    let four = |at: usize| {
-        bytes
-            .get(at..)
-            .and_then(|s| s.first_chunk::<4>())
-            .map_or(PAD as u32, |c| u32::from_le_bytes(*c))
-    };
-    if n >= 4 {
-        u64::from(four(0)) | u64::from(four(n - 4)) << 32
-    } else if n > 0 {
-        let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(b'A'));
-        at(0) | at(n / 2) << 8 | at(n - 1) << 16 | PAD << 24
-    } else {
-        PAD
-    }
+    crate::json::validate::any_word(bytes, word_is_special)
 }
 
 /// Adapts a [`Write`] to `core::fmt::Write`, escaping as it goes; used by
