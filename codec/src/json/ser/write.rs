@@ -58,10 +58,10 @@ pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
     if dst.len() != n {
         return;
     }
-    if n >= 8 && n <= 16 {
+    if (8..=16).contains(&n) {
         copy_fixed::<8>(dst, src, 0);
         copy_fixed::<8>(dst, src, n - 8);
-    } else if n >= 4 && n < 8 {
+    } else if (4..8).contains(&n) {
         copy_fixed::<4>(dst, src, 0);
         copy_fixed::<4>(dst, src, n - 4);
     } else if n > 16 {
