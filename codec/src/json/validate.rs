@@ -280,12 +280,32 @@ pub(crate) fn number_end(json: &[u8], mut pos: usize) -> Result<usize, JsonError
     Ok(pos)
 }
 
+/// The offset of the first byte at or after `pos` that is not an ASCII
+/// digit (or `json.len()`), eight bytes per step while eight remain.
 #[inline]
 fn digits_end(json: &[u8], mut pos: usize) -> usize {
+    while let Some(chunk) = json.get(pos..).and_then(|s| s.first_chunk::<8>()) {
+        let mask = non_digit_mask(u64::from_le_bytes(*chunk));
+        if mask != 0 {
+            return pos + (mask.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
     while matches!(json.get(pos), Some(b'0'..=b'9')) {
         pos += 1;
     }
     pos
+}
+
+/// The high bit of every byte of `w` that is not an ASCII digit (exact for
+/// every byte: no borrow or carry crosses bytes).
+#[inline(always)]
+pub(crate) const fn non_digit_mask(w: u64) -> u64 {
+    // Digits become 0–9; every other byte becomes 10 or more.
+    let t = w ^ (LO * 0x30);
+    // Bytes >= 10 get their high bit set by the add (at most 0x7f + 0x76,
+    // no carry out of the byte); bytes >= 0x80 have it already.
+    (((t & !HI).wrapping_add(LO * 0x76)) | t) & HI
 }
 
 const HI: u64 = 0x8080_8080_8080_8080;
@@ -627,6 +647,53 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn non_digit_mask_is_exact_for_every_byte_at_every_position() {
+        for background in [b'0', b'9', b'5', b'a', 0xff] {
+            for pos in 0..8 {
+                for b in 0u8..=255 {
+                    let mut word = [background; 8];
+                    word[pos] = b;
+                    let mask = non_digit_mask(u64::from_le_bytes(word));
+                    for (i, x) in word.iter().enumerate() {
+                        let flagged = mask & (0x80 << (8 * i)) != 0;
+                        assert_eq!(flagged, !x.is_ascii_digit(), "{word:x?} byte {i}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_of_every_length_and_ending() {
+        for len in 1..20 {
+            let digits: std::string::String =
+                (0..len).map(|i| char::from(b'1' + (i % 9) as u8)).collect();
+            for text in [
+                digits.clone(),
+                std::format!("-{digits}"),
+                std::format!("{digits}.{digits}"),
+                std::format!("{digits}e{digits}"),
+                std::format!("{digits}E-{digits}"),
+                std::format!("[{digits},{digits}]"),
+                std::format!("{{\"n\":{digits}}}"),
+            ] {
+                ok(&text);
+            }
+            bad(&std::format!("{digits}."), JsonError::InvalidNumber);
+            bad(&std::format!("{digits}e"), JsonError::InvalidNumber);
+            bad(
+                &std::format!("[{digits}x]"),
+                JsonError::UnexpectedByte { offset: len + 1 },
+            );
+            bad(
+                &std::format!("[{digits}:]"),
+                JsonError::UnexpectedByte { offset: len + 1 },
+            );
+            bad(&std::format!("0{digits}"), JsonError::TrailingData);
         }
     }
 
