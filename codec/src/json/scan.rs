@@ -222,6 +222,16 @@ impl<'a> RawStr<'a> {
         })
     }
 
+    /// Wraps the text between the quotes of a literal already validated
+    /// (the caller knows where its quotes are).
+    #[inline]
+    pub(crate) fn from_inner(inner: &'a str) -> Self {
+        RawStr {
+            raw: inner,
+            escaped: super::validate::has_backslash(inner.as_bytes()),
+        }
+    }
+
     /// The text between the quotes, escapes included.
     pub fn raw(&self) -> &'a str {
         self.raw
