@@ -218,8 +218,18 @@ impl<'a> RawStr<'a> {
         let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
         Some(RawStr {
             raw: inner,
-            escaped: inner.as_bytes().contains(&b'\\'),
+            escaped: super::validate::has_backslash(inner.as_bytes()),
         })
+    }
+
+    /// Wraps the text between the quotes of a literal already validated
+    /// (the caller knows where its quotes are).
+    #[inline]
+    pub(crate) fn from_inner(inner: &'a str) -> Self {
+        RawStr {
+            raw: inner,
+            escaped: super::validate::has_backslash(inner.as_bytes()),
+        }
     }
 
     /// The text between the quotes, escapes included.

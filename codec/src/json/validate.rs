@@ -207,6 +207,19 @@ fn object_key(json: &[u8], pos: usize) -> Result<usize, JsonError> {
         Some(_) => return Err(JsonError::UnexpectedByte { offset: pos }),
         None => return Err(JsonError::UnexpectedEnd),
     }
+    // Fast path for the common short key written without spaces: the first
+    // special byte of the word after the opening quote is the closing
+    // quote, and the colon follows it in the same word.
+    if let Some(chunk) = json.get(pos + 1..).and_then(|s| s.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*chunk);
+        let mask = special_mask(w);
+        if mask != 0 {
+            let shift = mask.trailing_zeros() & !7;
+            if shift < 56 && (w >> shift) as u16 == u16::from_le_bytes([b'"', b':']) {
+                return Ok(skip_ws(json, pos + 1 + (shift / 8) as usize + 2));
+            }
+        }
+    }
     let pos = skip_ws(json, string_end(json, pos)?);
     match json.get(pos) {
         Some(b':') => Ok(skip_ws(json, pos + 1)),
@@ -267,47 +280,131 @@ pub(crate) fn number_end(json: &[u8], mut pos: usize) -> Result<usize, JsonError
     Ok(pos)
 }
 
+/// The offset of the first byte at or after `pos` that is not an ASCII
+/// digit (or `json.len()`), eight bytes per step while eight remain.
 #[inline]
 fn digits_end(json: &[u8], mut pos: usize) -> usize {
+    while let Some(chunk) = json.get(pos..).and_then(|s| s.first_chunk::<8>()) {
+        let mask = non_digit_mask(u64::from_le_bytes(*chunk));
+        if mask != 0 {
+            return pos + (mask.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
     while matches!(json.get(pos), Some(b'0'..=b'9')) {
         pos += 1;
     }
     pos
 }
 
+/// The high bit of every byte of `w` that is not an ASCII digit (exact for
+/// every byte: no borrow or carry crosses bytes).
+#[inline(always)]
+pub(crate) const fn non_digit_mask(w: u64) -> u64 {
+    // Digits become 0–9; every other byte becomes 10 or more.
+    let t = w ^ (LO * 0x30);
+    // Bytes >= 10 get their high bit set by the add (at most 0x7f + 0x76,
+    // no carry out of the byte); bytes >= 0x80 have it already.
+    (((t & !HI).wrapping_add(LO * 0x76)) | t) & HI
+}
+
 const HI: u64 = 0x8080_8080_8080_8080;
 const LO: u64 = 0x0101_0101_0101_0101;
 
 /// A mask with the high bit set in (at least) the lowest byte of `w` that is
-/// `"`, `\` or below 0x20: the bytes that end the fast path inside a string.
-/// Zero when there is none. The lowest set bit is exact (bits above it may be
-/// false positives from borrows), so with the word read little-endian,
-/// `mask.trailing_zeros() / 8` is the index of the first such byte.
+/// `"`, `\` or below 0x20: the bytes that end the fast path inside a string,
+/// and the bytes a JSON string must escape. Zero when there is none. The
+/// lowest set bit is exact (bits above it may be false positives from
+/// borrows), so with the word read little-endian, `mask.trailing_zeros() / 8`
+/// is the index of the first such byte.
+///
+/// Two byte tests instead of three: flipping bit 1 maps `"` (0x22) to 0x20
+/// and keeps 0x00–0x1F below 0x20 while every other byte stays at or above
+/// 0x21, so "below 0x21 after the flip" is "control or quote"; the
+/// backslash is a zero test.
+#[inline(always)]
+pub(crate) const fn special_mask(w: u64) -> u64 {
+    let flipped = w ^ (LO * 0x02);
+    // Bytes < 0x21: subtracting 0x21 borrows into the high bit (exact for
+    // the lowest such byte; bytes >= 0x80 are excluded by `!flipped`).
+    let control_or_quote = flipped.wrapping_sub(LO * 0x21) & !flipped;
+    let backslash = w ^ (LO * b'\\' as u64);
+    let backslash = backslash.wrapping_sub(LO) & !backslash;
+    (control_or_quote | backslash) & HI
+}
+
+/// Whether `test` holds for some word of `bytes`, read eight bytes at a
+/// time: whole words, then the last eight bytes (overlapping); fewer than
+/// eight bytes are tested as one word built from overlapping pieces of
+/// them and padded with `A`. For tests of the form "some byte is in a set
+/// that excludes `A`", this is "some byte of `bytes` is in the set".
+#[inline(always)]
+pub(crate) fn any_word(bytes: &[u8], test: impl Fn(u64) -> bool) -> bool {
+    let n = bytes.len();
+    if n < 8 {
+        return test(short_word(bytes));
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        if chunk
+            .first_chunk::<8>()
+            .is_some_and(|c| test(u64::from_le_bytes(*c)))
+        {
+            return true;
+        }
+    }
+    !chunks.remainder().is_empty()
+        && bytes
+            .get(n - 8..)
+            .and_then(|s| s.first_chunk::<8>())
+            .is_some_and(|c| test(u64::from_le_bytes(*c)))
+}
+
+/// A word holding every byte of `bytes` (fewer than 8) at least once, and
+/// otherwise only `A`: two overlapping 4-byte reads, or first, middle and
+/// last byte.
+#[inline(always)]
+fn short_word(bytes: &[u8]) -> u64 {
+    const PAD: u64 = LO * b'A' as u64;
+    let n = bytes.len();
+    let four = |at: usize| {
+        bytes
+            .get(at..)
+            .and_then(|s| s.first_chunk::<4>())
+            .map_or(PAD as u32, |c| u32::from_le_bytes(*c))
+    };
+    if n >= 4 {
+        u64::from(four(0)) | u64::from(four(n - 4)) << 32
+    } else if n > 0 {
+        let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(b'A'));
+        at(0) | at(n / 2) << 8 | at(n - 1) << 16 | PAD << 24
+    } else {
+        PAD
+    }
+}
+
+/// Whether `bytes` holds a `\`, eight bytes per test.
 #[inline]
-fn attention_mask(w: u64) -> u64 {
-    let quote = w ^ (LO * u64::from(b'"'));
-    let backslash = w ^ (LO * u64::from(b'\\'));
-    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
-    // Bytes < 0x20: subtracting 0x20 borrows into the high bit.
-    let control = w.wrapping_sub(LO * 0x20) & !w & HI;
-    has_zero(quote) | has_zero(backslash) | control
+pub(crate) fn has_backslash(bytes: &[u8]) -> bool {
+    any_word(bytes, |w| {
+        let x = w ^ (LO * b'\\' as u64);
+        x.wrapping_sub(LO) & !x & HI != 0
+    })
 }
 
 /// Validates the string whose opening quote is at `pos`; returns the offset
 /// past its closing quote. Control characters and bad escapes are errors;
 /// unpaired surrogate escapes are accepted, as `JSON.parse` accepts them (UTF-8 itself is the caller's `&str`
 /// guarantee, or is checked by [`crate::json`] users that start from bytes).
-#[inline]
+#[inline(always)]
 pub(crate) fn string_end(json: &[u8], pos: usize) -> Result<usize, JsonError> {
     let mut i = pos + 1;
     loop {
         // Fast path: eight plain bytes at a time; on the word that holds a
         // special byte, jump straight to it (one word test per stop, not one
         // per byte before it).
-        while let Some(chunk) = json.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let mask = attention_mask(u64::from_le_bytes(word));
+        while let Some(chunk) = json.get(i..).and_then(|s| s.first_chunk::<8>()) {
+            let mask = special_mask(u64::from_le_bytes(*chunk));
             if mask != 0 {
                 // At most 7: the index of a byte within the word.
                 i += (mask.trailing_zeros() / 8) as usize;
@@ -493,6 +590,194 @@ mod tests {
                 };
                 assert_eq!(validate(s.as_bytes(), 128), expect, "{s:?}");
             }
+        }
+    }
+
+    /// The byte-at-a-time definition `special_mask` must agree with.
+    fn is_special(b: u8) -> bool {
+        b < 0x20 || b == b'"' || b == b'\\'
+    }
+
+    #[test]
+    fn special_mask_finds_the_first_special_byte_of_every_word() {
+        // Every byte value at every position, over plain and non-ASCII
+        // backgrounds (bytes >= 0x80 must not look special nor hide one).
+        for background in [b'a', b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xc3, 0xff] {
+            for pos in 0..8 {
+                for b in 0u8..=255 {
+                    let mut word = [background; 8];
+                    word[pos] = b;
+                    let mask = special_mask(u64::from_le_bytes(word));
+                    let first = word.iter().position(|&x| is_special(x));
+                    match first {
+                        None => assert_eq!(mask, 0, "{word:x?}"),
+                        Some(at) => {
+                            assert_eq!((mask.trailing_zeros() / 8) as usize, at, "{word:x?}")
+                        }
+                    }
+                }
+            }
+        }
+        // Two specials: the lowest is reported, whatever is above it.
+        for lo in 0..8 {
+            for hi in lo + 1..8 {
+                for (a, b) in [(b'"', 0u8), (0x1f, b'\\'), (b'\\', b'"'), (0, 0)] {
+                    let mut word = [0x80u8; 8];
+                    word[lo] = a;
+                    word[hi] = b;
+                    let mask = special_mask(u64::from_le_bytes(word));
+                    assert_eq!((mask.trailing_zeros() / 8) as usize, lo, "{word:x?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn has_backslash_sees_every_byte_at_every_position_and_length() {
+        for len in 0..=26 {
+            assert!(!has_backslash(&std::vec![0x5bu8; len]), "len {len}");
+            for pos in 0..len {
+                for b in 0u8..=255 {
+                    let mut v = std::vec![0x5du8; len];
+                    v[pos] = b;
+                    assert_eq!(
+                        has_backslash(&v),
+                        b == b'\\',
+                        "byte {b:#x} at {pos} of {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn non_digit_mask_is_exact_for_every_byte_at_every_position() {
+        for background in [b'0', b'9', b'5', b'a', 0xff] {
+            for pos in 0..8 {
+                for b in 0u8..=255 {
+                    let mut word = [background; 8];
+                    word[pos] = b;
+                    let mask = non_digit_mask(u64::from_le_bytes(word));
+                    for (i, x) in word.iter().enumerate() {
+                        let flagged = mask & (0x80 << (8 * i)) != 0;
+                        assert_eq!(flagged, !x.is_ascii_digit(), "{word:x?} byte {i}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_of_every_length_and_ending() {
+        for len in 1..20 {
+            let digits: std::string::String =
+                (0..len).map(|i| char::from(b'1' + (i % 9) as u8)).collect();
+            for text in [
+                digits.clone(),
+                std::format!("-{digits}"),
+                std::format!("{digits}.{digits}"),
+                std::format!("{digits}e{digits}"),
+                std::format!("{digits}E-{digits}"),
+                std::format!("[{digits},{digits}]"),
+                std::format!("{{\"n\":{digits}}}"),
+            ] {
+                ok(&text);
+            }
+            bad(&std::format!("{digits}."), JsonError::InvalidNumber);
+            bad(&std::format!("{digits}e"), JsonError::InvalidNumber);
+            bad(
+                &std::format!("[{digits}x]"),
+                JsonError::UnexpectedByte { offset: len + 1 },
+            );
+            bad(
+                &std::format!("[{digits}:]"),
+                JsonError::UnexpectedByte { offset: len + 1 },
+            );
+            bad(&std::format!("0{digits}"), JsonError::TrailingData);
+        }
+    }
+
+    #[test]
+    fn strings_agree_with_serde_json_at_every_offset() {
+        // Each special byte or escape at every offset of a 0..24-byte
+        // string, so that it falls in every slot of a word, across word
+        // boundaries and in the byte-at-a-time tail.
+        let inserts: [&[u8]; 12] = [
+            b"\\n",
+            b"\\\\",
+            b"\\\"",
+            b"\\u00e9",
+            b"\\uD83D\\uDE00",
+            b"\\x",
+            b"\\u12g4",
+            b"\\",
+            b"\x01",
+            b"\x1f",
+            b"\t",
+            "é😀".as_bytes(),
+        ];
+        for len in 0..24 {
+            for at in 0..=len {
+                for ins in inserts {
+                    let mut s = std::vec![b'"'];
+                    s.extend(std::iter::repeat_n(b'a', at));
+                    s.extend_from_slice(ins);
+                    s.extend(std::iter::repeat_n(b'b', len - at));
+                    s.push(b'"');
+                    let text = core::str::from_utf8(&s).unwrap();
+                    let theirs = serde_json::from_str::<serde_json::Value>(text).is_ok();
+                    assert_eq!(validate(&s, 128).is_ok(), theirs, "{text:?}");
+                    // As an object key, which has a fast path of its own.
+                    let mut obj = std::vec![b'{'];
+                    obj.extend_from_slice(&s);
+                    obj.extend_from_slice(b":1}");
+                    let text = core::str::from_utf8(&obj).unwrap();
+                    let theirs = serde_json::from_str::<serde_json::Value>(text).is_ok();
+                    assert_eq!(validate(&obj, 128).is_ok(), theirs, "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn object_keys_of_every_short_length_with_and_without_spaces() {
+        for len in 0..12 {
+            let key = "k".repeat(len);
+            ok(&std::format!(r#"{{"{key}":1}}"#));
+            ok(&std::format!(r#"{{"{key}" :1}}"#));
+            ok(&std::format!(r#"{{"{key}": 1}}"#));
+            ok(&std::format!(r#"{{"a":0,"{key}":"v"}}"#));
+            // A quote that is not followed by a colon.
+            let at = 2 + len + 1;
+            bad(
+                &std::format!(r#"{{"{key}"x:1}}"#),
+                JsonError::UnexpectedByte { offset: at },
+            );
+            bad(
+                &std::format!(r#"{{"{key}","#),
+                JsonError::UnexpectedByte { offset: at },
+            );
+            bad(&std::format!(r#"{{"{key}""#), JsonError::UnexpectedEnd);
+            bad(&std::format!("{{\"{key}\n\":1}}"), JsonError::InvalidString);
+            bad(&std::format!("{{\"{key}\\\":1}}"), JsonError::UnexpectedEnd);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_bytes_do_not_hide_a_special_byte() {
+        // `validate` works on bytes (UTF-8 is the `&str` caller's
+        // guarantee); bytes >= 0x80, valid UTF-8 or not, are plain string
+        // content and must not mask a control character or quote after them.
+        for pad in 0..10 {
+            let mut s = std::vec![b'"'];
+            s.extend(std::iter::repeat_n(0xffu8, pad));
+            s.push(0x01);
+            s.push(b'"');
+            assert_eq!(validate(&s, 128), Err(JsonError::InvalidString), "{s:x?}");
+            let mut s = std::vec![b'"'];
+            s.extend(std::iter::repeat_n(0xc3u8, pad));
+            s.push(b'"');
+            assert_eq!(validate(&s, 128), Ok(()), "{s:x?}");
         }
     }
 

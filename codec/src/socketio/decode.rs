@@ -264,8 +264,10 @@ impl Decoder {
         let name = match bytes.get(start) {
             Some(b'"') => {
                 let end = string_end(bytes, start).map_err(Error::InvalidJson)?;
-                let literal = text.get(start..end).ok_or(Error::InvalidPayload)?;
-                let name = RawStr::from_literal(literal).ok_or(Error::InvalidPayload)?;
+                // Between the opening quote at `start` and the closing one
+                // at `end - 1`.
+                let inner = text.get(start + 1..end - 1).ok_or(Error::InvalidPayload)?;
+                let name = RawStr::from_inner(inner);
                 let reserved = match name.as_str() {
                     Some(plain) => is_reserved_event(plain),
                     None => super::RESERVED_EVENTS.iter().any(|r| name.eq_str(r)),

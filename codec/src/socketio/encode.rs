@@ -505,6 +505,11 @@ impl Write for Cursor<'_> {
         self.len += 1;
         Ok(())
     }
+
+    #[inline]
+    fn write_parts(&mut self, head: &[u8], body: &[u8], tail: &[u8]) -> Result<(), JsonError> {
+        ser::put_parts(self.buf, &mut self.len, head, body, tail)
+    }
 }
 
 impl Out for Cursor<'_> {

@@ -41,6 +41,7 @@ mod write;
 pub use serializer::{Compound, Serializer};
 pub(crate) use string::find_special;
 pub use string::write_str;
+pub(crate) use write::put_parts;
 pub use write::{AttachmentCounter, BinarySink, LenCounter, SliceWriter, Write};
 
 use serde::Serialize;

@@ -3,7 +3,7 @@
 use serde::ser::{self, Serialize};
 
 use super::number::{write_f32, write_f64};
-use super::string::{write_quoted, EscapingFmt};
+use super::string::{write_framed, write_quoted, EscapingFmt};
 use super::write::{BinarySink, Write};
 use crate::json::JsonError;
 
@@ -108,11 +108,18 @@ impl<W: Write + ?Sized> Compound<'_, '_, W> {
         value.serialize(&mut *self.ser)
     }
 
+    /// `,"key":` (or `"key":` first), then the value; the separator, the
+    /// key and its quotes and colon go out in one write when the key needs
+    /// no escaping.
     #[inline]
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), JsonError> {
-        self.separator()?;
-        write_quoted(self.ser.w, key)?;
-        self.ser.w.write_byte(b':')?;
+        // Two calls, so that each copies a fixed-length head.
+        if self.first {
+            self.first = false;
+            write_framed(self.ser.w, b"\"", key, b"\":")?;
+        } else {
+            write_framed(self.ser.w, b",\"", key, b"\":")?;
+        }
         value.serialize(&mut *self.ser)
     }
 }

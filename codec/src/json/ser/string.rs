@@ -8,24 +8,11 @@
 use super::write::Write;
 use crate::json::JsonError;
 
-const LOW_BITS: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether any byte of the 8-byte word is zero.
-#[inline(always)]
-const fn has_zero_byte(x: u64) -> bool {
-    x.wrapping_sub(LOW_BITS) & !x & HIGH_BITS != 0
-}
-
 /// Whether any byte of the word is `"`, `\` or below 0x20: exactly the
 /// bytes a JSON string must escape, and the bytes a reader must stop at.
 #[inline(always)]
 const fn word_is_special(x: u64) -> bool {
-    // "Has a byte below n" (n ≤ 128): (x - n·LOW) & !x & HIGH.
-    let below_space = x.wrapping_sub(LOW_BITS * 0x20) & !x & HIGH_BITS != 0;
-    below_space
-        || has_zero_byte(x ^ (LOW_BITS * b'"' as u64))
-        || has_zero_byte(x ^ (LOW_BITS * b'\\' as u64))
+    crate::json::validate::special_mask(x) != 0
 }
 
 /// Whether one byte is `"`, `\` or a control character below 0x20.
@@ -113,9 +100,33 @@ pub fn write_str<W: Write>(w: &mut W, s: &str) -> Result<(), JsonError> {
 
 #[inline]
 pub(crate) fn write_quoted<W: Write + ?Sized>(w: &mut W, s: &str) -> Result<(), JsonError> {
-    w.write_byte(b'"')?;
+    write_framed(w, b"\"", s, b"\"")
+}
+
+/// Writes `head`, `s` escaped, then `tail` (`head` and `tail` are written
+/// as they are). A string that needs no escaping, the common case, goes to
+/// the writer in one [`Write::write_parts`] call.
+#[inline(always)]
+pub(crate) fn write_framed<W: Write + ?Sized>(
+    w: &mut W,
+    head: &[u8],
+    s: &str,
+    tail: &[u8],
+) -> Result<(), JsonError> {
+    let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        return w.write_parts(head, bytes, tail);
+    }
+    w.write_all(head)?;
     write_str_contents(w, s)?;
-    w.write_byte(b'"')
+    w.write_all(tail)
+}
+
+/// Whether any byte of `bytes` is `"`, `\` or below 0x20, eight bytes per
+/// test.
+#[inline]
+pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
+    crate::json::validate::any_word(bytes, word_is_special)
 }
 
 /// Adapts a [`Write`] to `core::fmt::Write`, escaping as it goes; used by
@@ -148,6 +159,61 @@ mod tests {
                 let expect = if is_special(b) { pos } else { 20 };
                 assert_eq!(find_special(&v, 0), expect, "byte {b:#x} at {pos}");
                 assert_eq!(find_special(&v, pos.min(3)), expect);
+            }
+        }
+    }
+
+    #[test]
+    fn needs_escape_sees_every_byte_at_every_position_and_length() {
+        for len in 0..=26 {
+            let plain = std::vec![b'a'; len];
+            assert!(!needs_escape(&plain), "len {len}");
+            for pos in 0..len {
+                for b in 0u8..=255 {
+                    let mut v = plain.clone();
+                    v[pos] = b;
+                    assert_eq!(
+                        needs_escape(&v),
+                        is_special(b),
+                        "byte {b:#x} at {pos} of {len}"
+                    );
+                }
+            }
+        }
+        // Non-ASCII around a special byte (borrows from bytes >= 0x80).
+        assert!(needs_escape("é\"é".as_bytes()));
+        assert!(!needs_escape("é€😀\u{7f}".as_bytes()));
+    }
+
+    #[test]
+    fn strings_are_written_like_json_stringify_through_every_writer() {
+        use crate::json::ser::SliceWriter;
+        for len in 0..40 {
+            for special in [None, Some('"'), Some('\n'), Some('\u{1}'), Some('é')] {
+                for pos in 0..=len {
+                    let mut s: std::string::String =
+                        "abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..len].into();
+                    if let Some(c) = special {
+                        s.insert(pos.min(s.len()), c);
+                    }
+                    let expect = serde_json::to_string(&s).unwrap();
+                    let mut buf = [0u8; 128];
+                    let mut w = SliceWriter::new(&mut buf);
+                    write_quoted(&mut w, &s).unwrap();
+                    assert_eq!(w.written(), expect.as_bytes(), "{s:?}");
+                    let mut buf = [0u8; 128];
+                    let mut w = SliceWriter::new(&mut buf);
+                    write_framed(&mut w, b",\"", &s, b"\":").unwrap();
+                    assert_eq!(w.written(), std::format!(",{expect}:").as_bytes(), "{s:?}");
+                    // Exactly the needed space suffices; one byte less fails.
+                    let mut small = std::vec![0u8; expect.len()];
+                    let mut w = SliceWriter::new(&mut small);
+                    write_quoted(&mut w, &s).unwrap();
+                    assert_eq!(w.written(), expect.as_bytes());
+                    let mut small = std::vec![0u8; expect.len() - 1];
+                    let mut w = SliceWriter::new(&mut small);
+                    assert_eq!(write_quoted(&mut w, &s), Err(JsonError::BufferFull));
+                }
             }
         }
     }

@@ -18,6 +18,17 @@ pub trait Write {
     fn write_byte(&mut self, byte: u8) -> Result<(), JsonError> {
         self.write_all(&[byte])
     }
+
+    /// Appends `head`, `body` and `tail`, in that order, or fails. The
+    /// serializer writes every string that needs no escaping this way
+    /// (`"` + text + `"`, or `,"` + key + `":`), so a writer that checks
+    /// its space once for the three parts saves two checks per string.
+    #[inline]
+    fn write_parts(&mut self, head: &[u8], body: &[u8], tail: &[u8]) -> Result<(), JsonError> {
+        self.write_all(head)?;
+        self.write_all(body)?;
+        self.write_all(tail)
+    }
 }
 
 impl<W: Write + ?Sized> Write for &mut W {
@@ -30,6 +41,83 @@ impl<W: Write + ?Sized> Write for &mut W {
     fn write_byte(&mut self, byte: u8) -> Result<(), JsonError> {
         (**self).write_byte(byte)
     }
+
+    #[inline]
+    fn write_parts(&mut self, head: &[u8], body: &[u8], tail: &[u8]) -> Result<(), JsonError> {
+        (**self).write_parts(head, body, tail)
+    }
+}
+
+/// Copies `src` into `dst`, which must have the same length (else nothing
+/// is copied). Up to 16 bytes go as two overlapping fixed-size moves
+/// instead of a call to `memcpy`: most keys and short values are that
+/// small, and the call dominated their cost.
+#[inline(always)]
+pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if dst.len() != n {
+        return;
+    }
+    if (8..=16).contains(&n) {
+        copy_fixed::<8>(dst, src, 0);
+        copy_fixed::<8>(dst, src, n - 8);
+    } else if (4..8).contains(&n) {
+        copy_fixed::<4>(dst, src, 0);
+        copy_fixed::<4>(dst, src, n - 4);
+    } else if n > 16 {
+        dst.copy_from_slice(src);
+    } else if n > 0 {
+        // 1 to 3 bytes: first, middle, last (overlapping as needed).
+        for i in [0, n / 2, n - 1] {
+            if let (Some(d), Some(s)) = (dst.get_mut(i), src.get(i)) {
+                *d = *s;
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn copy_fixed<const N: usize>(dst: &mut [u8], src: &[u8], at: usize) {
+    let s = src.get(at..).and_then(|s| s.first_chunk::<N>());
+    let d = dst.get_mut(at..).and_then(|d| d.first_chunk_mut::<N>());
+    if let (Some(d), Some(s)) = (d, s) {
+        *d = *s;
+    }
+}
+
+/// [`Write::write_parts`] for a writer over a fixed buffer holding `*len`
+/// bytes: one space check for the three parts.
+#[inline(always)]
+pub(crate) fn put_parts(
+    buf: &mut [u8],
+    len: &mut usize,
+    head: &[u8],
+    body: &[u8],
+    tail: &[u8],
+) -> Result<(), JsonError> {
+    let start = *len;
+    let body_at = start + head.len();
+    let tail_at = body_at
+        .checked_add(body.len())
+        .ok_or(JsonError::BufferFull)?;
+    let end = tail_at + tail.len();
+    let dst = buf.get_mut(start..end).ok_or(JsonError::BufferFull)?;
+    // Each part through a slice of its own (constant) length, so that the
+    // head and tail copies are plain moves.
+    if let Some(h) = dst.get_mut(..head.len()) {
+        h.copy_from_slice(head);
+    }
+    if let Some(b) = dst.get_mut(head.len()..tail_at - start) {
+        copy_short(b, body);
+    }
+    if let Some(t) = dst
+        .get_mut(tail_at - start..)
+        .and_then(|t| t.get_mut(..tail.len()))
+    {
+        t.copy_from_slice(tail);
+    }
+    *len = end;
+    Ok(())
 }
 
 /// Writes into a caller-supplied buffer, without allocating.
@@ -110,6 +198,11 @@ impl Write for SliceWriter<'_> {
         self.len += 1;
         Ok(())
     }
+
+    #[inline]
+    fn write_parts(&mut self, head: &[u8], body: &[u8], tail: &[u8]) -> Result<(), JsonError> {
+        put_parts(self.buf, &mut self.len, head, body, tail)
+    }
 }
 
 /// Counts bytes without storing them: serialize once into a `LenCounter`
@@ -168,6 +261,15 @@ impl Write for alloc::vec::Vec<u8> {
     #[inline]
     fn write_byte(&mut self, byte: u8) -> Result<(), JsonError> {
         self.push(byte);
+        Ok(())
+    }
+
+    #[inline]
+    fn write_parts(&mut self, head: &[u8], body: &[u8], tail: &[u8]) -> Result<(), JsonError> {
+        self.reserve(head.len() + body.len() + tail.len());
+        self.extend_from_slice(head);
+        self.extend_from_slice(body);
+        self.extend_from_slice(tail);
         Ok(())
     }
 }
