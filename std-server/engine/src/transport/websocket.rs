@@ -368,21 +368,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
         let _ = tokio::time::timeout(CLOSE_LINGER, linger).await;
     }
 
-    /// Reads once, if the connection may have bytes (false at end of
-    /// stream). A frame announced larger than the scratch buffer is read
-    /// straight into `rbuf`; otherwise the bytes land in the thread's
-    /// scratch buffer and only what came is kept.
-    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<bool>> {
-        let want = self.rx.wanted(&self.rbuf);
+    /// Reads once, with the read waker (false at end of stream). A frame
+    /// announced larger than the scratch buffer is read straight into
+    /// `rbuf`; otherwise the bytes land in the thread's scratch buffer and
+    /// only what came is kept.
+    fn poll_read(&mut self) -> Poll<std::io::Result<bool>> {
+        let Socket {
+            io,
+            rbuf,
+            rx,
+            read_waker,
+            ..
+        } = self;
+        let cx = &mut Context::from_waker(read_waker);
+        let want = rx.wanted(rbuf);
         if want <= SCRATCH_BYTES {
             let scratch = SCRATCH.try_with(|cell| {
                 let Ok(mut scratch) = cell.try_borrow_mut() else {
                     return None;
                 };
                 let mut buf = ReadBuf::new(&mut scratch[..]);
-                Some(match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                Some(match Pin::new(&mut *io).poll_read(cx, &mut buf) {
                     Poll::Ready(Ok(())) => {
-                        self.rbuf.extend_from_slice(buf.filled());
+                        rbuf.extend_from_slice(buf.filled());
                         Poll::Ready(Ok(!buf.filled().is_empty()))
                     }
                     Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -394,8 +402,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             }
         }
         // A large frame (or no scratch buffer on this thread).
-        self.rbuf.reserve(want.max(READ_BUFFER_BYTES));
-        let read = self.io.read_buf(&mut self.rbuf);
+        rbuf.reserve(want.max(READ_BUFFER_BYTES));
+        let read = io.read_buf(rbuf);
         std::pin::pin!(read).poll(cx).map_ok(|n| n > 0)
     }
 
@@ -405,8 +413,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
     async fn wait(&mut self, session_wake: &WakeFlag) -> Woke {
         std::future::poll_fn(|cx| {
             if self.readable.poll_take(cx) {
-                let waker = self.read_waker.clone();
-                if let Poll::Ready(r) = self.poll_read(&mut Context::from_waker(&waker)) {
+                if let Poll::Ready(r) = self.poll_read() {
                     // More may be there: look again next time.
                     self.readable.set();
                     return Poll::Ready(Woke::Read(r));
